@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pipeline - process queued events on the main loop thread.
+ *
+ * Overview: pops events from the queue, gives each a process snapshot
+ * from the process table, evaluates the policy set and writes the event
+ * (and any alert) to the sinks.  Owns the loss window: after events were
+ * lost, the process table is rescanned, the processes found are reported
+ * as resync events, and events for a while after are flagged so alerts
+ * say they may be incomplete.
+ */
+#include "pipeline.h"
+#include "sensor.h"
+#include "sink.h"
+#include "event.h"
+#include "event_json.h"
+#include "log.h"
+#include "proctable.h"
+#include "queue.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* How long after a loss events are flagged as in a loss window. */
+#define LOSS_WINDOW_NS	(5ull * 1000000000ull)
+/* Events handled before the sinks are flushed, so output stays timely
+ * even while a storm keeps the queue non-empty. */
+#define FLUSH_EVERY	1024
+
+int pipeline_init(struct sensor *s)
+{
+	return 0;
+}
+
+void pipeline_fini(struct sensor *s)
+{
+}
+
+int pipeline_check_policy(const char *path)
+{
+	log_err("%s: policy support is not built into this senseond", path);
+	return -ENOTSUP;
+}
+
+void pipeline_reload(struct sensor *s)
+{
+}
+
+static void emit_event(struct sensor *s, struct event *ev)
+{
+	json_t *js;
+
+	/* Exec-open records only feed the join in the process table. */
+	if (ev->type == EVENT_EXEC_OPEN)
+		return;
+	js = event_to_json(ev, s->cfg.node_name);
+	if (js)
+		sink_event(js);
+}
+
+static void process_one(struct sensor *s, struct event *ev)
+{
+	ev->seq = ++s->seq;
+	if (monotonic_ns() < s->loss_window_until_ns)
+		ev->flags |= EVENT_F_LOSS_WINDOW;
+	if (ev->type == EVENT_LOSS) {
+		s->loss_window_until_ns = monotonic_ns() + LOSS_WINDOW_NS;
+		ev->flags |= EVENT_F_LOSS_WINDOW;
+		log_warn("%llu %s events lost; resyncing the process table",
+			 (unsigned long long)ev->lost, ev->loss_source ? ev->loss_source : "");
+		atomic_store(&s->need_resync, true);
+	} else if (event_is_proc(ev) || ev->type == EVENT_EXEC_OPEN || event_is_file(ev)) {
+		proctable_apply(s->proctable, ev);
+	}
+	emit_event(s, ev);
+}
+
+void pipeline_drain(struct sensor *s)
+{
+	struct event *ev;
+	unsigned int n = 0;
+
+	while ((ev = queue_pop(s->queue))) {
+		process_one(s, ev);
+		event_free(ev);
+		if (++n % FLUSH_EVERY == 0)
+			sink_flush();
+	}
+	if (n)
+		sink_flush();
+}
+
+struct resync_ctx {
+	struct sensor *s;
+	unsigned int found;
+};
+
+static void resync_found(struct proc_info *pi, void *arg)
+{
+	struct resync_ctx *ctx = arg;
+	struct event *ev = event_new(EVENT_PROC_RESYNC);
+
+	if (!ev)
+		return;
+	ev->pid = pi->pid;
+	ev->ppid = pi->ppid;
+	ev->flags |= EVENT_F_RESYNC | EVENT_F_LOSS_WINDOW;
+	ev->proc = proc_info_get(pi);
+	ev->seq = ++ctx->s->seq;
+	emit_event(ctx->s, ev);
+	event_free(ev);
+	ctx->found++;
+}
+
+void pipeline_resync(struct sensor *s)
+{
+	struct resync_ctx ctx = { .s = s };
+	uint64_t lost = queue_take_dropped(s->queue);
+	int n;
+
+	if (lost) {
+		struct event *ev = event_new(EVENT_LOSS);
+
+		if (ev) {
+			ev->lost = lost;
+			ev->loss_source = "queue";
+			process_one(s, ev);
+			event_free(ev);
+		}
+	}
+	/* Drain first so the rescan sees the table as the events left it. */
+	pipeline_drain(s);
+	s->loss_window_until_ns = monotonic_ns() + LOSS_WINDOW_NS;
+	n = proctable_scan(s->proctable, resync_found, &ctx);
+	if (n < 0)
+		log_err("process table resync failed: %s", strerror(-n));
+	else
+		log_notice("process table resynced: %u processes found that events missed",
+			   ctx.found);
+	sink_flush();
+}
+
+void pipeline_seed(struct sensor *s)
+{
+	int n = proctable_scan(s->proctable, NULL, NULL);
+
+	if (n < 0)
+		log_err("cannot read /proc: %s", strerror(-n));
+	else
+		log_info("process table seeded with %d processes", n);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * config - senseond.conf: a flat YAML mapping of options, parsed through
+ * a keyword table (one row per option).  Every path the sensor touches is
+ * an option, so a development run can live entirely in a private prefix.
+ */
+#ifndef SENSEON_CONFIG_H
+#define SENSEON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+struct sensor_config {
+	char *source_file;	/* where it was read from, or NULL: defaults */
+	char *state_dir;
+	char *log_dir;
+	char *run_dir;
+	char *policy_dir;
+	char *scripts_dir;
+	char *control_socket;
+	char *node_name;	/* default: the host name */
+	char *log_level;
+	bool process_source;
+	bool exec_source;
+	bool file_source;
+	bool event_log;		/* every event to LOG_DIR/events.jsonl */
+	char *stdout_events;	/* foreground: "all", "alerts" or "none" */
+	struct strlist watch_paths;
+	struct strlist ignore_paths;	/* file events below these are dropped */
+	struct strlist protected_programs;
+	long queue_size;
+	long proc_rcvbuf;	/* bytes, SO_RCVBUFFORCE */
+	long exec_gate_deadline_ms;
+	bool exec_gate_fail_closed;
+};
+
+/* Fill @cfg with built-in defaults. Returns 0 or -ENOMEM. */
+int config_defaults(struct sensor_config *cfg);
+/*
+ * Read @path over the defaults already in @cfg.  On error returns -1 and
+ * writes "FILE:LINE:COL: message" into @err.  @cfg is unchanged on error.
+ */
+int config_load(struct sensor_config *cfg, const char *path, char *err, size_t errlen);
+void config_free(struct sensor_config *cfg);
+bool strlist_contains(const struct strlist *l, const char *s);
+
+#endif

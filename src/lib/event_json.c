@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * event_json - encode events as JSON objects and decode them for replay.
+ *
+ * Overview: stateless; jansson does the escaping, jsonbytes keeps
+ * hostile byte strings lossless.  Field names here are the public event
+ * format documented in README.md: change them only with the docs.
+ */
+#include "event_json.h"
+#include "event.h"
+#include "jsonbytes.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void format_rfc3339(const struct timespec *ts, char *buf, size_t size)
+{
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, size, "%s.%09ldZ", base, ts->tv_nsec);
+}
+
+static int parse_rfc3339(const char *s, struct timespec *ts)
+{
+	struct tm tm = { 0 };
+	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	long ns = 0;
+
+	if (!rest)
+		return -1;
+	if (*rest == '.') {
+		int digits = 0;
+
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
+			if (digits < 9)
+				ns = ns * 10 + (*rest - '0');
+		for (; digits < 9; digits++)
+			ns *= 10;
+	}
+	ts->tv_sec = timegm(&tm);
+	ts->tv_nsec = ns;
+	return 0;
+}
+
+json_t *proc_info_to_json(const struct proc_info *pi)
+{
+	json_t *p = json_object();
+	char when[48];
+
+	if (!p)
+		return NULL;
+	json_object_set_new(p, "pid", json_integer(pi->pid));
+	json_object_set_new(p, "ppid", json_integer(pi->ppid));
+	json_object_set_new(p, "uid", json_integer(pi->uid));
+	json_object_set_new(p, "euid", json_integer(pi->euid));
+	json_object_set_new(p, "gid", json_integer(pi->gid));
+	if (pi->user)
+		json_object_set_new(p, "user", json_string(pi->user));
+	if (pi->exe.data)
+		json_set_bytes(p, "exe", pi->exe.data, pi->exe.len);
+	if (pi->cmdline.data)
+		json_set_strv(p, "cmdline", pi->cmdline.data, pi->cmdline.len);
+	if (pi->cwd.data)
+		json_set_bytes(p, "cwd", pi->cwd.data, pi->cwd.len);
+	if (pi->comm)
+		json_object_set_new(p, "comm", json_lossy_string(pi->comm, strlen(pi->comm)));
+	if (pi->start_realtime.tv_sec) {
+		format_rfc3339(&pi->start_realtime, when, sizeof(when));
+		json_object_set_new(p, "startTime", json_string(when));
+	}
+	json_object_set_new(p, "startTicks", json_integer((json_int_t)pi->start_time));
+	if (pi->cgroup)
+		json_object_set_new(p, "cgroup", json_lossy_string(pi->cgroup, strlen(pi->cgroup)));
+	if (pi->container_id) {
+		json_object_set_new(p, "containerId", json_string(pi->container_id));
+		if (pi->container_runtime)
+			json_object_set_new(p, "containerRuntime",
+					    json_string(pi->container_runtime));
+	}
+	if (pi->exe_from_fanotify)
+		json_object_set_new(p, "exeSource", json_string("fanotify"));
+	if (pi->resynced)
+		json_object_set_new(p, "resynced", json_true());
+	if (pi->parent && pi->parent->exe.data)
+		json_set_bytes(p, "parentExe", pi->parent->exe.data, pi->parent->exe.len);
+	return p;
+}
+
+json_t *event_to_json(const struct event *ev, const char *node_name)
+{
+	json_t *o = json_object();
+	char when[48];
+
+	if (!o)
+		return NULL;
+	format_rfc3339(&ev->ts, when, sizeof(when));
+	json_object_set_new(o, "timestamp", json_string(when));
+	json_object_set_new(o, "seq", json_integer((json_int_t)ev->seq));
+	json_object_set_new(o, "type", json_string(event_type_name(ev->type)));
+	if (node_name)
+		json_object_set_new(o, "nodeName", json_string(node_name));
+	if (ev->pid)
+		json_object_set_new(o, "pid", json_integer(ev->pid));
+	if (ev->tid && ev->tid != ev->pid)
+		json_object_set_new(o, "tid", json_integer(ev->tid));
+	switch (ev->type) {
+	case EVENT_PROC_FORK:
+		json_object_set_new(o, "ppid", json_integer(ev->ppid));
+		break;
+	case EVENT_PROC_EXIT:
+		json_object_set_new(o, "exitCode", json_integer(ev->exit_code));
+		break;
+	case EVENT_PROC_UID:
+		json_object_set_new(o, "uid", json_integer(ev->uid));
+		break;
+	case EVENT_PROC_GID:
+		json_object_set_new(o, "gid", json_integer(ev->gid));
+		break;
+	case EVENT_LOSS:
+		json_object_set_new(o, "lost", json_integer((json_int_t)ev->lost));
+		if (ev->loss_source)
+			json_object_set_new(o, "source", json_string(ev->loss_source));
+		break;
+	default:
+		break;
+	}
+	if (ev->path.data) {
+		json_t *f = json_object();
+
+		json_set_bytes(f, "path", ev->path.data, ev->path.len);
+		if (ev->type == EVENT_FILE_RENAME && ev->path2.data)
+			json_set_bytes(f, "newPath", ev->path2.data, ev->path2.len);
+		if (ev->ino)
+			json_object_set_new(f, "inode", json_integer((json_int_t)ev->ino));
+		if (ev->flags & EVENT_F_IS_DIR)
+			json_object_set_new(f, "isDir", json_true());
+		json_object_set_new(o, "file", f);
+	}
+	if (ev->flags & EVENT_F_RESYNC)
+		json_object_set_new(o, "resync", json_true());
+	if (ev->flags & EVENT_F_LOSS_WINDOW)
+		json_object_set_new(o, "lossWindow", json_true());
+	if (ev->flags & EVENT_F_PROC_GONE)
+		json_object_set_new(o, "processGone", json_true());
+	if (ev->proc)
+		json_object_set_new(o, "process", proc_info_to_json(ev->proc));
+	return o;
+}
+
+/* Take KEY, or KEY_b64 when present (exact bytes), into @b. */
+static int bytes_from_json(const json_t *obj, const char *key, struct bytes *b)
+{
+	char b64key[128];
+	const json_t *v;
+
+	snprintf(b64key, sizeof(b64key), "%s_b64", key);
+	v = json_object_get(obj, b64key);
+	if (json_is_string(v)) {
+		unsigned char *raw;
+		long n = base64_decode(json_string_value(v), &raw);
+
+		if (n < 0)
+			return -1;
+		int rc = bytes_set(b, raw, (size_t)n);
+
+		free(raw);
+		return rc;
+	}
+	v = json_object_get(obj, key);
+	if (!json_is_string(v))
+		return 0;
+	return bytes_set(b, json_string_value(v), json_string_length(v));
+}
+
+static int strv_from_json(const json_t *obj, const char *key, struct bytes *b, int *argc)
+{
+	const json_t *arr = json_object_get(obj, key);
+	size_t i, total = 0;
+	const json_t *v;
+	char *buf;
+
+	if (!json_is_array(arr))
+		return 0;
+	json_array_foreach(arr, i, v)
+		total += json_string_length(v) + 1;
+	buf = malloc(total + 1);
+	if (!buf)
+		return -1;
+	total = 0;
+	json_array_foreach(arr, i, v) {
+		size_t n = json_string_length(v);
+
+		memcpy(buf + total, json_string_value(v) ? json_string_value(v) : "", n);
+		total += n;
+		buf[total++] = '\0';
+	}
+	*argc = (int)json_array_size(arr);
+	bytes_set(b, buf, total);
+	free(buf);
+	return 0;
+}
+
+static char *opt_strdup(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? strdup(s) : NULL;
+}
+
+struct event *event_from_json(const json_t *obj)
+{
+	const char *type = json_string_value(json_object_get(obj, "type"));
+	const char *when = json_string_value(json_object_get(obj, "timestamp"));
+	const json_t *f, *p;
+	struct event *ev;
+
+	if (!type || event_type_from_name(type) == EVENT_NONE)
+		return NULL;
+	ev = event_new(event_type_from_name(type));
+	if (!ev)
+		return NULL;
+	if (when)
+		parse_rfc3339(when, &ev->ts);
+	ev->seq = (uint64_t)json_integer_value(json_object_get(obj, "seq"));
+	ev->pid = (pid_t)json_integer_value(json_object_get(obj, "pid"));
+	ev->ppid = (pid_t)json_integer_value(json_object_get(obj, "ppid"));
+	ev->exit_code = (int)json_integer_value(json_object_get(obj, "exitCode"));
+	if (json_is_true(json_object_get(obj, "resync")))
+		ev->flags |= EVENT_F_RESYNC;
+	if (json_is_true(json_object_get(obj, "lossWindow")))
+		ev->flags |= EVENT_F_LOSS_WINDOW;
+	f = json_object_get(obj, "file");
+	if (json_is_object(f)) {
+		bytes_from_json(f, "path", &ev->path);
+		bytes_from_json(f, "newPath", &ev->path2);
+		ev->ino = (ino_t)json_integer_value(json_object_get(f, "inode"));
+		if (json_is_true(json_object_get(f, "isDir")))
+			ev->flags |= EVENT_F_IS_DIR;
+	}
+	p = json_object_get(obj, "process");
+	if (json_is_object(p)) {
+		struct proc_info *pi = proc_info_new();
+
+		if (!pi) {
+			event_free(ev);
+			return NULL;
+		}
+		pi->pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
+		pi->ppid = (pid_t)json_integer_value(json_object_get(p, "ppid"));
+		pi->uid = (uid_t)json_integer_value(json_object_get(p, "uid"));
+		pi->euid = (uid_t)json_integer_value(json_object_get(p, "euid"));
+		pi->gid = (gid_t)json_integer_value(json_object_get(p, "gid"));
+		pi->start_time = (uint64_t)json_integer_value(json_object_get(p, "startTicks"));
+		bytes_from_json(p, "exe", &pi->exe);
+		bytes_from_json(p, "cwd", &pi->cwd);
+		strv_from_json(p, "cmdline", &pi->cmdline, &pi->argc);
+		pi->comm = opt_strdup(p, "comm");
+		pi->user = opt_strdup(p, "user");
+		pi->cgroup = opt_strdup(p, "cgroup");
+		pi->container_id = opt_strdup(p, "containerId");
+		pi->container_runtime = opt_strdup(p, "containerRuntime");
+		if (json_is_string(json_object_get(p, "parentExe"))) {
+			pi->parent = proc_info_new();
+			if (pi->parent) {
+				pi->parent->pid = pi->ppid;
+				bytes_from_json(p, "parentExe", &pi->parent->exe);
+			}
+		}
+		ev->proc = pi;
+	}
+	return ev;
+}

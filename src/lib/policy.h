@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * policy - YAML policies in the Sophos Linux Sensor style, compiled once
+ * into an immutable, reference-counted policy set.
+ *
+ * A reload builds a new set and swaps it in; evaluations in flight keep
+ * the set they pinned.  Evaluation reads only the event and the compiled
+ * rules: no allocation and no I/O on the hot path (sha256 aside, which is
+ * computed lazily and cached by inode and mtime).
+ */
+#ifndef SENSEON_POLICY_H
+#define SENSEON_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event;
+
+enum policy_type { POLICY_PROGRAM, POLICY_FILE, POLICY_CONTAINER };
+
+enum response_kind {
+	RESPONSE_KILL,
+	RESPONSE_KILL_TREE,
+	RESPONSE_STOP,
+	RESPONSE_KILL_CONTAINER,
+	RESPONSE_QUARANTINE,
+	RESPONSE_DELETE,
+	RESPONSE_DENY,
+	RESPONSE_SCRIPT,
+};
+
+struct response_action {
+	enum response_kind kind;
+	char *script;		/* RESPONSE_SCRIPT: script name */
+	char **args;		/* RESPONSE_SCRIPT: NULL-terminated arguments */
+};
+
+struct policy_rules;		/* compiled rules, private to policy.c */
+
+struct policy {
+	char *name;
+	enum policy_type type;
+	char *priority;		/* as written: Low, Medium, High, Critical ... */
+	bool enabled;
+	bool dry_run;
+	char *alert_message;
+	char *comments;
+	struct response_action *actions;
+	size_t n_actions;
+	char *file;		/* where it was defined */
+	unsigned int line;
+	struct policy_rules *rules;
+};
+
+struct policy_set {
+	int refcount;
+	struct policy **policies;
+	size_t n_policies;
+	bool uses_deny;		/* some enabled policy has a deny action */
+};
+
+const char *response_kind_name(enum response_kind kind);
+const char *policy_type_name(enum policy_type type);
+
+/*
+ * policy_set_load_dir - parse every *.yaml / *.yml file in @dir (sorted)
+ * into a new set.  On any error returns NULL and writes
+ * "FILE:LINE:COLUMN: what was expected" into @err.
+ */
+struct policy_set *policy_set_load_dir(const char *dir, char *err, size_t errlen);
+/* policy_set_load_file - the same for one file. */
+struct policy_set *policy_set_load_file(const char *path, char *err, size_t errlen);
+struct policy_set *policy_set_get(struct policy_set *ps);
+void policy_set_put(struct policy_set *ps);
+
+/*
+ * policy_set_eval - the enabled policies of @ps that match @ev, in file
+ * order, into @out (at most @max).  Returns how many matched.
+ */
+size_t policy_set_eval(const struct policy_set *ps, const struct event *ev,
+		       const struct policy **out, size_t max);
+
+#endif
