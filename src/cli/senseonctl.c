@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * senseonctl - the analyst and administrator command line.
+ *
+ * Overview: parses the global options, finds the subcommand in a table and
+ * hands it the rest of argv.  Subcommands share the library with the
+ * daemon (policy parser, event JSON, quarantine store) instead of copying it.
+ */
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ctl_options ctl_opts = {
+	.config = SENSEON_CONFDIR "/senseond.conf",
+};
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "status", cmd_status, "show the daemon's counters and health" },
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "Usage: senseonctl [--json] [-c CONFIG] COMMAND [ARGS]...\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(fp, "\nRun 'senseonctl COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	log_init("senseonctl", LOG_TARGET_STDERR, LOG_WARNING);
+	/* '+': stop at the subcommand, its options are its own */
+	while ((c = getopt_long(argc, argv, "+jc:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': ctl_opts.json = true; break;
+		case 'c': ctl_opts.config = optarg; break;
+		case 'h': usage(stdout); return CTL_EXIT_OK;
+		case 'V': printf("senseonctl %s\n", PACKAGE_VERSION); return CTL_EXIT_OK;
+		default: usage(stderr); return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			optind++;
+			/* subcommands parse with getopt again from their own argv[0] */
+			int sub_argc = argc - optind + 1;
+			char **sub_argv = argv + optind - 1;
+
+			optind = 1;
+			return commands[i].run(sub_argc, sub_argv);
+		}
+	}
+	fprintf(stderr, "senseonctl: unknown command \"%s\"\n", argv[optind]);
+	usage(stderr);
+	return CTL_EXIT_USAGE;
+}
