@@ -32,6 +32,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
+#include <uuid/uuid.h>
 
 /* Exit codes, documented in senseond(8) and the unit's
  * RestartPreventExitStatus=: configuration errors are not retried. */
@@ -108,6 +109,36 @@ static int make_dirs(struct sensor *s)
 		}
 	}
 	return 0;
+}
+
+/* The sensor's identity survives restarts: the platform and the alerts'
+ * location.sensorId name this host by it. */
+static int load_sensor_id(struct sensor *s)
+{
+	char path[4096], buf[64] = "";
+	uuid_t id;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/sensor-id", s->cfg.state_dir);
+	fp = fopen(path, "re");
+	if (fp) {
+		if (fgets(buf, sizeof(buf), fp))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(fp);
+		if (uuid_parse(buf, id) == 0) {
+			uuid_unparse_lower(id, s->sensor_id);
+			return 0;
+		}
+	}
+	uuid_generate(id);
+	uuid_unparse_lower(id, s->sensor_id);
+	fp = fopen(path, "we");
+	if (!fp) {
+		log_err("cannot write %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	fprintf(fp, "%s\n", s->sensor_id);
+	return fclose(fp) ? -EIO : 0;
 }
 
 static int load_config(struct sensor *s)
@@ -251,7 +282,7 @@ int main(int argc, char **argv)
 	s->self_pid = getpid();
 	s->started = time(NULL);
 	raise_fd_limit();
-	if (make_dirs(s))
+	if (make_dirs(s) || load_sensor_id(s))
 		return EXIT_CONFIG;
 	s->queue = queue_new((size_t)s->cfg.queue_size);
 	s->proctable = proctable_new("/proc");

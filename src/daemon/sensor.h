@@ -47,6 +47,7 @@ struct sensor {
 	uint64_t loss_window_until_ns;
 	uint64_t seq;
 	time_t started;
+	char sensor_id[37];	/* persistent uuid, STATE_DIR/sensor-id */
 	void *source_priv[SOURCE_MAX];
 };
 
