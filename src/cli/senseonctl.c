@@ -26,6 +26,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "status", cmd_status, "show the daemon's counters and health" },
+	{ "quarantine", cmd_quarantine, "list quarantined files or restore one" },
 };
 
 static void usage(FILE *fp)
