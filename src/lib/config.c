@@ -211,11 +211,21 @@ static int fail(struct parse_ctx *ctx, const yaml_mark_t *mark, const char *fmt,
 
 static int next_event(struct parse_ctx *ctx, yaml_event_t *ev)
 {
+	const yaml_parser_t *p = &ctx->parser;
+
 	if (yaml_parser_parse(&ctx->parser, ev))
 		return 0;
-	snprintf(ctx->err, ctx->errlen, "%s:%zu:%zu: %s", ctx->file,
-		 ctx->parser.problem_mark.line + 1, ctx->parser.problem_mark.column + 1,
-		 ctx->parser.problem ? ctx->parser.problem : "YAML syntax error");
+	/* libyaml marks where it gave up (often end of file); the context
+	 * says where the broken construct began, which is what to fix. */
+	if (p->context)
+		snprintf(ctx->err, ctx->errlen, "%s:%zu:%zu: %s %s at line %zu column %zu",
+			 ctx->file, p->problem_mark.line + 1, p->problem_mark.column + 1,
+			 p->problem ? p->problem : "YAML syntax error", p->context,
+			 p->context_mark.line + 1, p->context_mark.column + 1);
+	else
+		snprintf(ctx->err, ctx->errlen, "%s:%zu:%zu: %s", ctx->file,
+			 p->problem_mark.line + 1, p->problem_mark.column + 1,
+			 p->problem ? p->problem : "YAML syntax error");
 	return -1;
 }
 

@@ -176,13 +176,20 @@ static int bytes_from_json(const json_t *obj, const char *key, struct bytes *b)
 	return bytes_set(b, json_string_value(v), json_string_length(v));
 }
 
+/* Take KEY (an array of strings), or KEY_b64 when present, into @b as
+ * NUL-separated arguments, as /proc/PID/cmdline holds them. */
 static int strv_from_json(const json_t *obj, const char *key, struct bytes *b, int *argc)
 {
-	const json_t *arr = json_object_get(obj, key);
+	const json_t *arr = json_object_get(obj, key), *arr64, *v;
+	char b64key[128];
 	size_t i, total = 0;
-	const json_t *v;
 	char *buf;
+	int rc = -1;
 
+	snprintf(b64key, sizeof(b64key), "%s_b64", key);
+	arr64 = json_object_get(obj, b64key);
+	if (json_is_array(arr64))
+		arr = arr64;	/* exact bytes: the plain array is a lossy copy */
 	if (!json_is_array(arr))
 		return 0;
 	json_array_foreach(arr, i, v)
@@ -192,16 +199,26 @@ static int strv_from_json(const json_t *obj, const char *key, struct bytes *b, i
 		return -1;
 	total = 0;
 	json_array_foreach(arr, i, v) {
-		size_t n = json_string_length(v);
+		const char *sv = json_string_value(v) ? json_string_value(v) : "";
+		unsigned char *raw = NULL;
+		long n = (long)json_string_length(v);
 
-		memcpy(buf + total, json_string_value(v) ? json_string_value(v) : "", n);
-		total += n;
+		if (arr == arr64) {
+			n = base64_decode(sv, &raw);
+			if (n < 0)
+				goto out;
+			sv = (const char *)raw;
+		}
+		memcpy(buf + total, sv, (size_t)n);	/* base64 never grows */
+		free(raw);
+		total += (size_t)n;
 		buf[total++] = '\0';
 	}
 	*argc = (int)json_array_size(arr);
-	bytes_set(b, buf, total);
+	rc = bytes_set(b, buf, total);
+out:
 	free(buf);
-	return 0;
+	return rc;
 }
 
 static char *opt_strdup(const json_t *obj, const char *key)
@@ -227,6 +244,11 @@ struct event *event_from_json(const json_t *obj)
 		parse_rfc3339(when, &ev->ts);
 	ev->seq = (uint64_t)json_integer_value(json_object_get(obj, "seq"));
 	ev->pid = (pid_t)json_integer_value(json_object_get(obj, "pid"));
+	/* event_to_json leaves tid out when it equals pid */
+	ev->tid = json_is_integer(json_object_get(obj, "tid")) ?
+		  (pid_t)json_integer_value(json_object_get(obj, "tid")) : ev->pid;
+	ev->uid = (uid_t)json_integer_value(json_object_get(obj, "uid"));
+	ev->gid = (gid_t)json_integer_value(json_object_get(obj, "gid"));
 	ev->ppid = (pid_t)json_integer_value(json_object_get(obj, "ppid"));
 	ev->exit_code = (int)json_integer_value(json_object_get(obj, "exitCode"));
 	if (json_is_true(json_object_get(obj, "resync")))
