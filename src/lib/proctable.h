@@ -72,6 +72,13 @@ void proctable_get_stats(struct proctable *pt, struct proctable_stats *st);
 
 /* Read one process from /proc into a new snapshot (NULL if gone). */
 struct proc_info *proc_info_read(const char *proc_root, pid_t pid);
+/*
+ * proc_info_read_raw - proc_info_read() without the user name (no NSS
+ * lookup), for a source thread that reads a process the moment the kernel
+ * reports its exec, before a short-lived program is gone.  Leave it in
+ * the EVENT_PROC_EXEC event's ->proc: proctable_apply() completes it.
+ */
+struct proc_info *proc_info_read_raw(const char *proc_root, pid_t pid);
 /* Container id and runtime from a cgroup path; 0 if found, else -1. */
 int cgroup_container_id(const char *cgroup, char *id, size_t idlen,
 			const char **runtime);
