@@ -19,6 +19,10 @@ import sys
 def count_exec(tool, text, marker, binpath):
     n = 0
     if tool == "senseond":
+        # a child that exited before the sensor read /proc has no command
+        # line ("processGone"): it still counts as reported when its parent
+        # is the driver
+        evs, drivers = [], set()
         for line in text.splitlines():
             try:
                 ev = json.loads(line)
@@ -26,12 +30,14 @@ def count_exec(tool, text, marker, binpath):
                 continue
             if ev.get("type") != "exec":
                 continue
-            cmd = (ev.get("process") or {}).get("cmdline") or []
-            # the child's argv is exactly [BIN, MARKER]; the driver's own
-            # exec also carries the marker, so it is not counted
-            if len(cmd) == 2 and cmd[1] == marker:
-                n += 1
-        return n
+            proc = ev.get("process") or {}
+            cmd = proc.get("cmdline") or []
+            if cmd and cmd[0].endswith("/execstorm") and marker in cmd:
+                drivers.add(ev.get("pid"))
+            else:
+                evs.append((cmd, proc.get("ppid", ev.get("ppid"))))
+        return sum(1 for cmd, ppid in evs
+                   if cmd == [binpath, marker] or (not cmd and ppid in drivers))
     if tool == "forkstat":
         # forkstat names a process from /proc after the fact, so a child
         # that already exited may show its parent's or no command line:
@@ -43,7 +49,8 @@ def count_exec(tool, text, marker, binpath):
                 continue
             if f[1] == "exec" and f[2] in children:
                 n += 1
-            elif f[1] == "exec" and "execstorm" in line and marker in line:
+            elif f[1] == "exec" and len(f) > 3 and f[3].endswith("/execstorm") and \
+                    marker in line:
                 drivers.add(f[2])
             # forkstat prints a fork as a "parent" line then a "child" line
             if f[1] == "fork" and len(f) > 3 and f[3] == "child" and \

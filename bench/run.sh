@@ -443,7 +443,7 @@ run_one() {
 	log "$(printf '%-4s round %d %-10s wall %-9s cpu %-6s hwm %-7s events %s/%s %s' \
 		"$wl" "$round" "$cfg" "${wall:--}" "${cpu:--}" "${hwm:--}" "${events:--}" "$n" "$MON_NOTE")"
 	record "$wl" "$cfg" "$round" "$wall" "$ok" "$n" "$events" "$cpu" "$hwm" "$MON_NOTE"
-	[ "$cfg" = fapolicyd ] || rm -f "$MON_OUT"
+	[ "$cfg" = fapolicyd ] || [ "$KEEP" = 1 ] || rm -f "$MON_OUT"
 }
 
 idle_rss() {
