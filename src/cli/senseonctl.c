@@ -26,6 +26,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "status", cmd_status, "show the daemon's counters and health" },
+	{ "policy", cmd_policy, "check policy files, replay events through them" },
 	{ "quarantine", cmd_quarantine, "list quarantined files or restore one" },
 };
 

@@ -36,6 +36,7 @@ struct response_action {
 };
 
 struct policy_rules;		/* compiled rules, private to policy.c */
+struct policy_index;
 
 struct policy {
 	char *name;
@@ -57,6 +58,7 @@ struct policy_set {
 	struct policy **policies;
 	size_t n_policies;
 	bool uses_deny;		/* some enabled policy has a deny action */
+	struct policy_index *index;	/* per event class, private to policy.c */
 };
 
 const char *response_kind_name(enum response_kind kind);
@@ -79,5 +81,19 @@ void policy_set_put(struct policy_set *ps);
  */
 size_t policy_set_eval(const struct policy_set *ps, const struct event *ev,
 		       const struct policy **out, size_t max);
+
+/*
+ * policy_applies - whether @p's type makes it look at @ev at all:
+ * program policies see EVENT_PROC_EXEC, file policies EVENT_FILE_*,
+ * container policies any event of a process with a container id.
+ */
+bool policy_applies(const struct policy *p, const struct event *ev);
+/*
+ * policy_match - run @p's rules (top-down, first hit decides) on @ev,
+ * ignoring enabled and type.  Same allocation rules as policy_set_eval.
+ */
+bool policy_match(const struct policy *p, const struct event *ev);
+/* response_kind_from_name - "kill" ... "script"; -1 if unknown. */
+int response_kind_from_name(const char *name);
 
 #endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * filehash - SHA-256 of files, computed lazily and cached by the identity
+ * of the file version (device, inode, mtime, size), so a binary executed a
+ * thousand times is read and hashed once.  Thread safe.
+ */
+#ifndef SENSEON_FILEHASH_H
+#define SENSEON_FILEHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FILEHASH_HEX_LEN	64
+/* Files larger than this are not hashed (-EFBIG): bounded cost per event. */
+#define FILEHASH_MAX_SIZE	(512ll * 1024 * 1024)
+
+struct filehash_stats {
+	uint64_t hits;
+	uint64_t misses;	/* files read and hashed */
+	uint64_t errors;
+};
+
+/**
+ * filehash_fd - SHA-256 of the regular file open on @fd, as lowercase hex.
+ * @fd: a readable fd; read with pread, its offset is not moved
+ * @hex: receives FILEHASH_HEX_LEN characters and a NUL
+ *
+ * Returns 0, -EINVAL for something that is not a regular file, -EFBIG
+ * above FILEHASH_MAX_SIZE, or another negative errno from fstat/pread.
+ */
+int filehash_fd(int fd, char hex[FILEHASH_HEX_LEN + 1]);
+
+/**
+ * filehash_path - the same for the file at @path (opened O_RDONLY |
+ * O_CLOEXEC | O_NOCTTY | O_NONBLOCK, so a FIFO cannot block the caller).
+ *
+ * Returns 0 or a negative errno (-ENOENT for a deleted file ...).
+ */
+int filehash_path(const char *path, char hex[FILEHASH_HEX_LEN + 1]);
+
+void filehash_get_stats(struct filehash_stats *st);
+/* filehash_flush - forget every cached hash (tests, policy reload). */
+void filehash_flush(void);
+
+#endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * policy_expr - the rule language of policies: one rule string such as
+ *   match programName == "/usr/bin/wget" and not (uid in [0, 1])
+ * compiled once into a small tree, evaluated against an event without
+ * allocating.  Used by policy.c; public so the tests can drive it.
+ *
+ * Fields (event.h names in brackets):
+ *   programName [proc->exe]        programArgs [proc->cmdline, NULs -> ' ']
+ *   parentProgramName [proc->parent->exe]   cwd [proc->cwd]
+ *   pid ppid uid [proc->...]       userName [proc->user]
+ *   containerId containerName [proc->container_id; no names are known yet]
+ *   filePath [path; for rename the NEW name]  oldFilePath [rename: old name]
+ *   fileName [basename of filePath]  fileOperation [create modify delete
+ *   rename attrib]  eventType [event_type_name()]
+ *   sha256 [file events: the file; other events: the process binary]
+ * A comparison with a field the event does not have is false, except !=,
+ * which is true.
+ */
+#ifndef SENSEON_POLICY_EXPR_H
+#define SENSEON_POLICY_EXPR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "filehash.h"
+
+struct event;
+struct policy_expr;
+
+enum policy_rule_kind {
+	POLICY_RULE_MATCH,		/* match EXPR */
+	POLICY_RULE_IGNORE,		/* ignore EXPR */
+	POLICY_RULE_DEFAULT_MATCH,	/* default match */
+	POLICY_RULE_DEFAULT_IGNORE,	/* default ignore */
+};
+
+/* Where and why a rule did not compile; @offset is a byte offset into
+ * the rule string, pointing at the offending token. */
+struct policy_expr_error {
+	size_t offset;
+	char msg[256];
+};
+
+/*
+ * Per-event evaluation state, on the caller's stack: the lazily computed
+ * sha256 is shared by every rule of every policy for one event.
+ */
+struct policy_eval_ctx {
+	const struct event *ev;
+	int sha_state;			/* 0 not yet, 1 have it, <0 -errno */
+	char sha_hex[FILEHASH_HEX_LEN + 1];
+};
+
+static inline void policy_eval_ctx_init(struct policy_eval_ctx *c, const struct event *ev)
+{
+	c->ev = ev;
+	c->sha_state = 0;
+}
+
+/**
+ * policy_rule_compile - compile one rule string.
+ * @src: the rule, @len bytes (need not be NUL-terminated)
+ * @kind: receives the rule kind
+ * @expr: receives the compiled expression (NULL for default rules)
+ * @err: filled on failure
+ *
+ * Returns 0, -EINVAL with @err filled, or -ENOMEM.
+ */
+int policy_rule_compile(const char *src, size_t len, enum policy_rule_kind *kind,
+			struct policy_expr **expr, struct policy_expr_error *err);
+
+/* policy_expr_free - free a compiled expression (NULL is fine). */
+void policy_expr_free(struct policy_expr *e);
+
+/**
+ * policy_expr_eval - evaluate @e for @c->ev.
+ *
+ * Allocates nothing itself; the only I/O is reading a file for sha256,
+ * at most once per context and cached by filehash.  Returns the truth value.
+ */
+bool policy_expr_eval(const struct policy_expr *e, struct policy_eval_ctx *c);
+
+/* policy_expr_uses_sha256 - whether evaluating @e may hash a file. */
+bool policy_expr_uses_sha256(const struct policy_expr *e);
+
+#endif
