@@ -192,6 +192,9 @@ static int policy_test(int argc, char **argv)
 	char err[1024];
 	int c, rc;
 
+	/* 0, not 1: glibc re-reads the ordering mode only on a full reset,
+	 * and senseonctl's own "+" would stop us at the policy path */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "e:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e': r.path = optarg; break;
