@@ -361,16 +361,17 @@ static int read_proc(const char *proc_root, pid_t pid, unsigned int what,
 	if (dirfd < 0)
 		return dirfd == -ENOENT ? -ESRCH : dirfd;
 	pi->pid = pid;
+	/* argv and cwd first: an exiting process loses them before the rest */
+	if (what & RD_CMDLINE)
+		read_cmdline(dirfd, pi);
+	if (what & RD_CWD)
+		readlink_bytes(dirfd, "cwd", &pi->cwd);
+	if (what & RD_EXE)
+		readlink_bytes(dirfd, "exe", &pi->exe);
 	if ((what & RD_STAT) && (rc = read_stat(dirfd, pi)))
 		goto out;
 	if ((what & RD_STATUS) && (rc = read_status(dirfd, pi)))
 		goto out;
-	if (what & RD_CMDLINE)
-		read_cmdline(dirfd, pi);
-	if (what & RD_EXE)
-		readlink_bytes(dirfd, "exe", &pi->exe);
-	if (what & RD_CWD)
-		readlink_bytes(dirfd, "cwd", &pi->cwd);
 	if (what & RD_CGROUP)
 		rc = read_cgroup(dirfd, pi);
 out:
@@ -747,13 +748,22 @@ static void apply_fork(struct proctable *pt, struct event *ev)
 	struct proc_info *pi;
 	int rc;
 
-	if (e)
-		entry_remove(pt, e);	/* its exit was lost: the pid is reused */
-	e = entry_add(pt, ev->pid);
+	/*
+	 * An entry with a snapshot is a process whose exit we lost: the pid
+	 * is reused.  One without is the child's own exec-open, received in
+	 * the same netlink batch as this fork and queued ahead of it: keep it.
+	 */
+	if (e && e->base) {
+		entry_remove(pt, e);
+		e = NULL;
+	}
+	if (!e)
+		e = entry_add(pt, ev->pid);
 	pi = proc_info_new();
 	if (!e || !pi)
 		goto fail;
-	e->pidfd = take_pidfd(pt, ev->pid);
+	if (e->pidfd < 0)
+		e->pidfd = take_pidfd(pt, ev->pid);
 	rc = read_proc(pt->proc_root, ev->pid,
 		       have_parent ? RD_STAT | RD_STATUS : RD_ALL, pi);
 	if (rc == 0 && have_parent)
@@ -766,6 +776,7 @@ static void apply_fork(struct proctable *pt, struct event *ev)
 		pi->pid = ev->pid;
 		pi->ppid = ev->ppid;
 		pi->start_time = 0;
+		pi->start_realtime = (struct timespec){ 0 };
 		ev->flags |= EVENT_F_PROC_GONE;
 	} else if (rc) {
 		pi->pid = ev->pid;
@@ -854,6 +865,8 @@ static void apply_exec(struct proctable *pt, struct event *ev)
 		bytes_clear(&pi->exe);
 		bytes_clear(&pi->cmdline);
 		pi->argc = 0;
+		free(pi->comm);
+		pi->comm = NULL;
 		ev->flags |= EVENT_F_PROC_GONE;
 	}
 	pi->resynced = false;
