@@ -17,10 +17,15 @@
 #include "log.h"
 #include "proctable.h"
 #include "queue.h"
+#include "policy.h"
+#include "alert.h"
+#include "response.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* How long after a loss events are flagged as in a loss window. */
 #define LOSS_WINDOW_NS	(5ull * 1000000000ull)
@@ -28,23 +33,109 @@
  * even while a storm keeps the queue non-empty. */
 #define FLUSH_EVERY	1024
 
+/* Most policies one event can match; more are reported as a warning. */
+#define MAX_MATCHES	64
+
+static struct response_ctx responses;
+
+static struct policy_set *load_policies(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode))
+		return policy_set_load_dir(path, err, errlen);
+	return policy_set_load_file(path, err, errlen);
+}
+
 int pipeline_init(struct sensor *s)
 {
+	char err[1024];
+
+	if (response_ctx_init(&responses, s->proctable, &s->cfg))
+		log_warn("responses: could not detect the cgroup2 mount; kill-container unavailable");
+	if (!responses.host_pidns)
+		log_warn("senseond is not in the host PID namespace: process responses "
+			 "(kill, kill-tree, stop, kill-container) are unavailable");
+	if (access(s->cfg.policy_dir, F_OK) && errno == ENOENT) {
+		log_warn("policy directory %s does not exist: no policies loaded",
+			 s->cfg.policy_dir);
+		return 0;
+	}
+	s->policies = load_policies(s->cfg.policy_dir, err, sizeof(err));
+	if (!s->policies) {
+		log_err("policies not loaded: %s", err);
+		return -EINVAL;
+	}
+	log_info("%zu policies loaded from %s", s->policies->n_policies, s->cfg.policy_dir);
 	return 0;
 }
 
 void pipeline_fini(struct sensor *s)
 {
+	policy_set_put(s->policies);
+	s->policies = NULL;
 }
 
 int pipeline_check_policy(const char *path)
 {
-	log_err("%s: policy support is not built into this senseond", path);
-	return -ENOTSUP;
+	char err[1024];
+	struct policy_set *ps = load_policies(path, err, sizeof(err));
+
+	if (!ps) {
+		fprintf(stderr, "%s\n", err);
+		return -EINVAL;
+	}
+	printf("%s: OK (%zu policies)\n", path, ps->n_policies);
+	policy_set_put(ps);
+	return 0;
 }
 
+/* A bad policy file leaves the running set in force: a typo must never
+ * switch detection off. */
 void pipeline_reload(struct sensor *s)
 {
+	char err[1024];
+	struct policy_set *ps;
+
+	if (access(s->cfg.policy_dir, F_OK) && errno == ENOENT) {
+		log_warn("policy directory %s does not exist: keeping the running policies",
+			 s->cfg.policy_dir);
+		return;
+	}
+	ps = load_policies(s->cfg.policy_dir, err, sizeof(err));
+	if (!ps) {
+		log_err("policies not reloaded, the running ones stay in force: %s", err);
+		return;
+	}
+	policy_set_put(s->policies);
+	s->policies = ps;
+	log_notice("%zu policies reloaded from %s", ps->n_policies, s->cfg.policy_dir);
+}
+
+static void raise_alerts(struct sensor *s, const struct event *ev)
+{
+	const struct policy *hits[MAX_MATCHES];
+	size_t n;
+
+	if (!s->policies)
+		return;
+	n = policy_set_eval(s->policies, ev, hits, MAX_MATCHES);
+	for (size_t i = 0; i < n; i++) {
+		json_t *alert = alert_new(hits[i], ev, s->cfg.node_name, s->sensor_id);
+
+		if (!alert)
+			continue;
+		/* Act first: the target may be about to exit or finish. */
+		response_run(&responses, hits[i], ev, alert);
+		if (!s->foreground)
+			log_msg(alert_syslog_priority(hits[i]->priority), "alert %s: %s (pid %d)",
+				alert_uuid(alert), hits[i]->name, ev->pid);
+		sink_alert(alert);
+	}
 }
 
 static void emit_event(struct sensor *s, struct event *ev)
@@ -73,6 +164,7 @@ static void process_one(struct sensor *s, struct event *ev)
 	} else if (event_is_proc(ev) || ev->type == EVENT_EXEC_OPEN || event_is_file(ev)) {
 		proctable_apply(s->proctable, ev);
 	}
+	raise_alerts(s, ev);
 	emit_event(s, ev);
 }
 

@@ -86,15 +86,32 @@ static void usage(FILE *fp)
  *  SYS_RESOURCE   raising limits of script workers
  *  SETUID, SETGID, SETPCAP  reserved for starting workers
  */
+static const int kept_caps[] = {
+	CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN,
+	CAP_SYS_PTRACE, CAP_KILL, CAP_NET_ADMIN, CAP_SYS_RESOURCE, CAP_SETUID,
+	CAP_SETGID, CAP_SETPCAP,
+};
+
 static int drop_capabilities(void)
 {
+	bool have[sizeof(kept_caps) / sizeof(kept_caps[0])];
+
+	/* Keep only what we hold now: a container or a hardened unit may
+	 * already have taken some away, and capset cannot add them back. */
+	capng_get_caps_process();
+	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
+		have[i] = capng_have_capability(CAPNG_PERMITTED, kept_caps[i]);
 	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
-			  CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE,
-			  CAP_FOWNER, CAP_CHOWN, CAP_SYS_PTRACE, CAP_KILL,
-			  CAP_NET_ADMIN, CAP_SYS_RESOURCE, CAP_SETUID, CAP_SETGID,
-			  CAP_SETPCAP, -1))
-		return -EINVAL;
+	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++) {
+		if (!have[i]) {
+			log_info("capability %s is not available: not kept",
+				 capng_capability_to_name(kept_caps[i]));
+			continue;
+		}
+		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+				 CAPNG_BOUNDING_SET, kept_caps[i]))
+			return -EINVAL;
+	}
 	return capng_apply(CAPNG_SELECT_BOTH) ? -EPERM : 0;
 }
 
