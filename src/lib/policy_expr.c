@@ -88,9 +88,16 @@ struct value {
 	long long num;
 };
 
+/* Most globs are "PREFIX*", "*SUFFIX" or "*PART*": those are matched
+ * with memcmp/memmem instead of fnmatch, which costs far more per call. */
+enum glob_kind { GLOB_FNMATCH, GLOB_EXACT, GLOB_PREFIX, GLOB_SUFFIX, GLOB_INFIX };
+
 struct node {
 	enum node_kind kind;
 	enum op op;
+	enum glob_kind glob;
+	const char *lit;	/* like fast paths: the literal part */
+	size_t lit_len;
 	enum field_id field;
 	uint32_t lhs, rhs;	/* children: AND/OR both, NOT lhs */
 	struct value *vals;
@@ -477,6 +484,26 @@ static int compile_regex(struct parser *p, struct node *n, size_t at)
 	return 0;
 }
 
+static void classify_glob(struct node *n)
+{
+	const char *g = n->vals[0].s;
+	size_t len = n->vals[0].len, lo = 0, hi = len;
+	bool lead, trail;
+
+	if (len && g[0] == '*')
+		lo = 1;
+	if (hi > lo && g[hi - 1] == '*')
+		hi--;
+	for (size_t i = lo; i < hi; i++)
+		if (g[i] == '*' || g[i] == '?' || g[i] == '[' || g[i] == '\\')
+			return;		/* leave it to fnmatch */
+	lead = lo == 1;
+	trail = hi < len;
+	n->lit = g + lo;
+	n->lit_len = hi - lo;
+	n->glob = lead && trail ? GLOB_INFIX : lead ? GLOB_SUFFIX : trail ? GLOB_PREFIX : GLOB_EXACT;
+}
+
 static int parse_cmp(struct parser *p, uint32_t *out)
 {
 	enum field_id f;
@@ -516,6 +543,8 @@ static int parse_cmp(struct parser *p, uint32_t *out)
 	(void)field_at;
 	if (op == OP_RE)
 		return compile_regex(p, n, val_at);
+	if (op == OP_LIKE)
+		classify_glob(&p->e->nodes[*out]);
 	return 0;
 }
 
@@ -801,13 +830,51 @@ static const char *cstr(const struct fval *v)
 	return args_scratch;
 }
 
+static bool byte_eq(const struct fval *v, size_t off, const char *lit, size_t len)
+{
+	if (!v->args)
+		return memcmp(v->s + off, lit, len) == 0;
+	for (size_t i = 0; i < len; i++)
+		if ((v->s[off + i] ? v->s[off + i] : ' ') != lit[i])
+			return false;
+	return true;
+}
+
+static bool glob_infix(const struct fval *v, const char *lit, size_t len)
+{
+	if (!v->args)
+		return memmem(v->s, v->len, lit, len) != NULL;
+	for (size_t off = 0; off + len <= v->len; off++)
+		if (byte_eq(v, off, lit, len))
+			return true;
+	return false;
+}
+
+static bool like(const struct node *n, const struct fval *v)
+{
+	switch (n->glob) {
+	case GLOB_EXACT:
+		return v->len == n->lit_len && byte_eq(v, 0, n->lit, n->lit_len);
+	case GLOB_PREFIX:
+		return v->len >= n->lit_len && byte_eq(v, 0, n->lit, n->lit_len);
+	case GLOB_SUFFIX:
+		return v->len >= n->lit_len &&
+		       byte_eq(v, v->len - n->lit_len, n->lit, n->lit_len);
+	case GLOB_INFIX:
+		return glob_infix(v, n->lit, n->lit_len);
+	case GLOB_FNMATCH:
+		break;
+	}
+	return fnmatch(n->vals[0].s, cstr(v), 0) == 0;
+}
+
 static bool cmp_str(const struct node *n, const struct fval *v)
 {
 	switch (n->op) {
 	case OP_EQ: return str_eq(v, &n->vals[0]);
 	case OP_NE: return !str_eq(v, &n->vals[0]);
 	case OP_RE: return regexec(n->re, cstr(v), 0, NULL, 0) == 0;
-	case OP_LIKE: return fnmatch(n->vals[0].s, cstr(v), 0) == 0;
+	case OP_LIKE: return like(n, v);
 	case OP_IN:
 		for (size_t i = 0; i < n->n_vals; i++)
 			if (str_eq(v, &n->vals[i]))

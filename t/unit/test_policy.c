@@ -383,6 +383,16 @@ START_TEST(test_eval_operators)
 	F("programArgs == \"wget -q\"", ev);
 	T("programArgs =~ ' -q '", ev);
 	T("programArgs like \"wget * http://*\"", ev);
+	/* the memcmp fast paths of like: exact, prefix, suffix, infix */
+	T("programArgs like \"wget -q http://example.com/x\"", ev);
+	T("programArgs like \"wget -q*\"", ev);
+	F("programArgs like \"wget -x*\"", ev);
+	T("programArgs like \"*com/x\"", ev);
+	T("programArgs like \"*q http*\"", ev);
+	F("programArgs like \"*q  http*\"", ev);
+	T("programName like \"*\"", ev);
+	F("programName like \"/usr/bin/wge\"", ev);
+	T("programName like \"*bin/w*\"", ev);
 	T("parentProgramName == \"/usr/bin/bash\"", ev);
 	T("userName == \"alice\" and cwd == \"/home/alice\"", ev);
 	T("eventType == \"exec\"", ev);
