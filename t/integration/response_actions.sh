@@ -94,8 +94,9 @@ kill -KILL "$dry"; wait "$dry" 2>/dev/null || true
 note "dry run: ok"
 
 # --- quarantine ---
-printf 'payload\n' > "$W/drop/evil.sh"
-chmod 0750 "$W/drop/evil.sh"
+# The mode comes from the umask: a chmod after the write would race the
+# sensor, which quarantines on close-after-write.
+(umask 027; printf 'payload\n' > "$W/drop/evil.sh")
 wait_alert "e['name'] == 'Quarantine Drop' and any(m['action_type'] == 'quarantine' and m['action_result'] == 'success' for m in $(resp))" >/dev/null ||
 	fail "expected a successful quarantine of $W/drop/evil.sh"
 [ ! -e "$W/drop/evil.sh" ] || fail "expected $W/drop/evil.sh moved to quarantine, it is still there"
@@ -105,7 +106,7 @@ id=$("$SENSEONCTL" -c "$T/etc/senseond.conf" quarantine list --json |
 "$SENSEONCTL" -c "$T/etc/senseond.conf" quarantine restore "$id" >/dev/null ||
 	fail "senseonctl quarantine restore $id failed"
 [ "$(cat "$W/drop/evil.sh" 2>/dev/null)" = payload ] || fail "expected restored content 'payload'"
-[ "$(stat -c %a "$W/drop/evil.sh")" = 750 ] || fail "expected mode 750 after restore, saw $(stat -c %a "$W/drop/evil.sh")"
+[ "$(stat -c %a "$W/drop/evil.sh")" = 640 ] || fail "expected mode 640 after restore, saw $(stat -c %a "$W/drop/evil.sh")"
 note "quarantine: ok"
 
 # --- kill-container ---
