@@ -50,7 +50,7 @@ expect "exec of /bin/true with its argv, ppid $$, uid 0, exe from fanotify" \
 	"e['type'] == 'exec' and $P['cmdline'] == ['/bin/true', '$M-true$try'] \
 	 and $P['exe'] == '/usr/bin/true' and $P['ppid'] == $$ and $P['uid'] == 0 \
 	 and $P['user'] == 'root' and $P.get('exeSource') == 'fanotify' \
-	 and $P['parentExe'] == '$BASH'" "$M-true"
+	 and $P['parentExe'] == '$(readlink /proc/$$/exe)'" "$M-true"
 
 sh -c 'sleep 0.2; exit 3' "$M-exit"
 ev=$(wait_event "e['type'] == 'exec' and $P['cmdline'] == ['sh', '-c', 'sleep 0.2; exit 3', '$M-exit']") || { show "$M-exit"; fail "no exec event for sh -c 'sleep 0.2; exit 3'"; }
