@@ -16,7 +16,10 @@
  * still carry a name, and a storm does not burn one fd per event.  The
  * handle is turned into a path with open_by_handle_at() + readlink of
  * /proc/self/fd; a small LRU cache makes that cost once per directory
- * rather than once per event.
+ * rather than once per event.  A handle is resolved when its record is
+ * read, so a record queued before its directory was renamed shows the
+ * new directory name unless the directory was already cached; rename and
+ * rmdir of a directory drop it and everything below it from the cache.
  *
  * Queue size: the kernel's bounded queue (fs.fanotify.max_queued_events,
  * 16384 by default), not FAN_UNLIMITED_QUEUE.  These are notifications:
