@@ -15,6 +15,7 @@ PY=/usr/bin/python3
 SENSEOND="$top_builddir/senseond"
 SENSEONCTL="$top_builddir/senseonctl"
 SENSOR_PID=
+DAEMON_PID=
 SENSOR_TIMEOUT=${SENSOR_TIMEOUT:-300}
 CLEANUP_HOOKS=()
 
@@ -68,12 +69,19 @@ sensor_start() {
 	SENSOR_PID=$!
 	local i
 	for i in $(seq 1 200); do
-		if [ -s "$T/run/status.json" ]; then return 0; fi
+		if [ -s "$T/run/status.json" ]; then
+			DAEMON_PID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/run/status.json")
+			return 0
+		fi
 		kill -0 "$SENSOR_PID" 2>/dev/null || { cat "$T/senseond.err" >&2; fail "senseond exited at start"; }
 		sleep 0.05
 	done
 	fail "senseond did not become ready in 10 s"
 }
+
+# sensor_signal SIG: signal senseond itself ($SENSOR_PID is its `timeout`
+# wrapper, which forwards only the first signal it gets)
+sensor_signal() { kill -s "$1" "$DAEMON_PID"; }
 
 # sensor_stop: SIGTERM, wait; returns the daemon's exit status
 sensor_stop() {
