@@ -178,6 +178,17 @@ sensor_stop || fail "installed senseond did not exit 0 on SIGTERM (status $?)"
 [ -s /var/log/senseon/events.jsonl ] || fail "no /var/log/senseon/events.jsonl after the run"
 expect_mode /var/log/senseon/events.jsonl 600
 
+# --- reinstall: local configuration and state are kept ----------------
+echo "# local change by test-deb.sh $$" >> /etc/senseon/senseond.conf
+ID=$(cat /var/lib/senseon/sensor-id 2>/dev/null) || fail "the run left no /var/lib/senseon/sensor-id"
+(cd "$T" && apt-get install -y -q --reinstall "./$(basename "$DEB")") > "$T/reinstall.log" 2>&1 ||
+	{ tail -n 20 "$T/reinstall.log" >&2; fail "apt-get install --reinstall failed"; }
+grep -q "local change by test-deb.sh $$" /etc/senseon/senseond.conf ||
+	fail "reinstalling replaced the locally changed /etc/senseon/senseond.conf"
+[ "$(cat /var/lib/senseon/sensor-id)" = "$ID" ] ||
+	fail "reinstalling changed the sensor id: expected $ID, saw $(cat /var/lib/senseon/sensor-id)"
+expect_mode /var/lib/senseon 700
+
 # --- remove: the host must not stay isolated -----------------------------
 # The isolation table is made in a network namespace of our own, so the
 # host's firewall is never touched; postrm runs in that namespace too.
