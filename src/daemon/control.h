@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * control - the local control socket (RUN_DIR/control.sock, root only,
+ * checked with SO_PEERCRED) and the command dispatcher behind it.
+ *
+ * The wire format is src/lib/protocol.h: length-prefixed frames carrying
+ * either one JSON object (requests, replies, streamed output) or a chunk
+ * of binary data (file transfers).  Every request is a JSON object with
+ * "id" (chosen by the client, echoed in every reply) and "cmd"; the last
+ * reply to a request has "done": true, plus "ok" and "error" when not ok.
+ *
+ * Subsystems add commands with control_register() before control_start();
+ * a handler runs on the connection's own thread and may block (a script
+ * run streams output for minutes): it talks to the client only through
+ * control_reply() / control_send_data() / control_recv_data().
+ */
+#ifndef SENSEON_CONTROL_H
+#define SENSEON_CONTROL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct sensor;
+struct control_conn;
+
+/* The identity of the peer, from SO_PEERCRED (and the platform later). */
+struct control_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	const char *analyst;	/* who asked: "uid:0" locally, the platform's
+				 * analyst identity for remote sessions */
+};
+
+typedef int (*control_handler_fn)(struct control_conn *c, const json_t *req);
+
+/* control_register - route requests whose "cmd" is @cmd to @fn. */
+int control_register(const char *cmd, control_handler_fn fn);
+
+int control_start(struct sensor *s);	/* bind the socket, start the acceptor thread */
+void control_stop(struct sensor *s);	/* close the socket, end every connection */
+
+const struct control_peer *control_peer(struct control_conn *c);
+struct sensor *control_sensor(struct control_conn *c);
+
+/*
+ * control_reply - send one JSON object for the current request (the "id"
+ * is added).  @done marks the last reply.  Steals @msg.  0 or -errno
+ * (-EPIPE: the client went away; the handler should wind down).
+ */
+int control_reply(struct control_conn *c, json_t *msg, int done);
+/* control_error - the final reply {"ok": false, "error": @fmt...}. */
+int control_error(struct control_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* control_send_data / control_recv_data - binary chunks of a transfer. */
+int control_send_data(struct control_conn *c, const void *buf, size_t len);
+ssize_t control_recv_data(struct control_conn *c, void *buf, size_t len);
+
+#endif
