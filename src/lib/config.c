@@ -42,6 +42,7 @@ static const struct config_key config_keys[] = {
 	{ "run_dir", KEY_PATH, OFF(run_dir) },
 	{ "policy_dir", KEY_PATH, OFF(policy_dir) },
 	{ "scripts_dir", KEY_PATH, OFF(scripts_dir) },
+	{ "pyrunner_path", KEY_PATH, OFF(pyrunner_path) },
 	{ "control_socket", KEY_PATH, OFF(control_socket) },
 	{ "node_name", KEY_STRING, OFF(node_name) },
 	{ "log_level", KEY_ENUM, OFF(log_level), 0, 0, level_choices },
@@ -118,6 +119,7 @@ int config_defaults(struct sensor_config *cfg)
 	cfg->run_dir = strdup(SENSEON_RUNDIR);
 	cfg->policy_dir = strdup(SENSEON_POLICYDIR);
 	cfg->scripts_dir = strdup(SENSEON_SCRIPTSDIR);
+	cfg->pyrunner_path = strdup(SENSEON_LIBEXECDIR "/senseon-pyrunner");
 	cfg->control_socket = strdup(SENSEON_RUNDIR "/control.sock");
 	cfg->node_name = strdup(host);
 	cfg->log_level = strdup("info");
@@ -137,6 +139,7 @@ int config_defaults(struct sensor_config *cfg)
 			return -ENOMEM;
 	if (!cfg->state_dir || !cfg->log_dir || !cfg->run_dir || !cfg->policy_dir ||
 	    !cfg->scripts_dir || !cfg->control_socket || !cfg->node_name ||
+	    !cfg->pyrunner_path ||
 	    !cfg->log_level || !cfg->stdout_events)
 		return -ENOMEM;
 	return 0;

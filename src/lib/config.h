@@ -22,6 +22,7 @@ struct sensor_config {
 	char *run_dir;
 	char *policy_dir;
 	char *scripts_dir;
+	char *pyrunner_path;	/* the script worker (senseon-pyrunner) */
 	char *control_socket;
 	char *node_name;	/* default: the host name */
 	char *log_level;
