@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "alert.h"
 #include "response.h"
+#include "execgate.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -71,6 +72,7 @@ int pipeline_init(struct sensor *s)
 		return -EINVAL;
 	}
 	log_info("%zu policies loaded from %s", s->policies->n_policies, s->cfg.policy_dir);
+	atomic_store(&s->policies_loaded, s->policies->n_policies);	/* control status */
 	return 0;
 }
 
@@ -114,6 +116,9 @@ void pipeline_reload(struct sensor *s)
 	policy_set_put(s->policies);
 	s->policies = ps;
 	log_notice("%zu policies reloaded from %s", ps->n_policies, s->cfg.policy_dir);
+	atomic_store(&s->policies_loaded, ps->n_policies);	/* control status */
+	/* the gate's decisions in flight keep the snapshot they pinned */
+	execgate_update(s);
 }
 
 static void raise_alerts(struct sensor *s, const struct event *ev)
@@ -121,9 +126,17 @@ static void raise_alerts(struct sensor *s, const struct event *ev)
 	const struct policy *hits[MAX_MATCHES];
 	size_t n;
 
-	if (!s->policies)
+	if (ev->type == EVENT_EXEC_DENIED) {
+		/* The gate already decided, with the set it had pinned: alert
+		 * for that policy only (the exec never happened, so no exec
+		 * event will raise a second alert). */
+		hits[0] = ev->gate_policy;
+		n = ev->gate_policy ? 1 : 0;
+	} else if (s->policies) {
+		n = policy_set_eval(s->policies, ev, hits, MAX_MATCHES);
+	} else {
 		return;
-	n = policy_set_eval(s->policies, ev, hits, MAX_MATCHES);
+	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *alert = alert_new(hits[i], ev, s->cfg.node_name, s->sensor_id);
 

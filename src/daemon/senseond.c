@@ -13,6 +13,7 @@
 #include "pipeline.h"
 #include "sink.h"
 #include "status.h"
+#include "execgate.h"
 #include "event.h"
 #include "log.h"
 #include "proctable.h"
@@ -340,6 +341,8 @@ int main(int argc, char **argv)
 	}
 	if (drop_capabilities())
 		log_warn("could not drop capabilities; running with full root");
+	/* Before the gate opens: a crash must close its fd before dumping. */
+	execgate_install_crash_handlers();
 
 	/* Seed the table before the sources run, so the first events of
 	 * already running processes find their entries. */
@@ -348,6 +351,9 @@ int main(int argc, char **argv)
 		return EXIT_KERNEL;
 	if (s->cfg.file_source && (rc = source_file_run(s)))
 		return EXIT_KERNEL;
+	/* Only when a loaded policy denies; a failure leaves execs ungated
+	 * and is reported by every deny alert, but does not stop detection. */
+	execgate_update(s);
 
 	log_notice("senseond %s started (pid %d, node %s)", PACKAGE_VERSION,
 		   s->self_pid, s->cfg.node_name);
@@ -356,6 +362,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 
 	atomic_store(&s->stopping, true);
+	execgate_stop(s);	/* first: nothing may wait on us while we stop */
 	if (s->cfg.process_source || s->cfg.exec_source)
 		source_proc_stop(s);
 	if (s->cfg.file_source)

@@ -10,6 +10,7 @@
 #include "sensor.h"
 #include "proctable.h"
 #include "queue.h"
+#include "execgate.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -57,6 +58,7 @@ json_t *status_json(struct sensor *s)
 	json_object_set_new(pt, "exeFromProc", json_integer((json_int_t)ps.exe_from_proc));
 	json_object_set_new(pt, "exeUnknown", json_integer((json_int_t)ps.exe_unknown));
 	json_object_set_new(st, "processTable", pt);
+	execgate_status(s, st);
 	return st;
 }
 

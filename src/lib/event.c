@@ -7,6 +7,7 @@
  * a stage that keeps the snapshot past the event takes its own reference.
  */
 #include "event.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ static const char *const type_names[EVENT_TYPE_MAX] = {
 	[EVENT_FILE_WRITE] = "modify",
 	[EVENT_FILE_ATTRIB] = "attrib",
 	[EVENT_LOSS] = "loss",
+	[EVENT_EXEC_DENIED] = "exec_denied",
 };
 
 struct event *event_new(enum event_type type)
@@ -47,6 +49,7 @@ void event_free(struct event *ev)
 	bytes_clear(&ev->path);
 	bytes_clear(&ev->path2);
 	proc_info_put(ev->proc);
+	policy_set_put(ev->gate_set);
 	free(ev);
 }
 

@@ -37,6 +37,8 @@ enum event_type {
 	EVENT_FILE_ATTRIB,
 	/* the sensor's own bookkeeping */
 	EVENT_LOSS,		/* events were lost (ENOBUFS, queue overflow) */
+	/* exec gate: an exec denied before it ran (path = the binary) */
+	EVENT_EXEC_DENIED,
 	EVENT_TYPE_MAX
 };
 
@@ -48,6 +50,9 @@ enum event_type {
 
 /* A byte string that may hold anything (no NUL termination is promised
  * by the kernel data it comes from, but we always add one). */
+struct policy;
+struct policy_set;
+
 struct bytes {
 	char *data;
 	size_t len;
@@ -99,6 +104,10 @@ struct event {
 	dev_t dev;
 	ino_t ino;
 	struct proc_info *proc;		/* attached by enrich; may be NULL */
+	/* EVENT_EXEC_DENIED: the policy that denied it, and a reference to
+	 * its set that keeps it alive across a reload */
+	const struct policy *gate_policy;
+	struct policy_set *gate_set;
 };
 
 struct event *event_new(enum event_type type);

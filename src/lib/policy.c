@@ -1011,6 +1011,14 @@ static bool rules_match(const struct policy_rules *r, struct policy_eval_ctx *c)
 	return false;
 }
 
+bool policy_uses_sha256(const struct policy *p)
+{
+	for (size_t i = 0; p->rules && i < p->rules->n; i++)
+		if (policy_expr_uses_sha256(p->rules->v[i].expr))
+			return true;
+	return false;
+}
+
 bool policy_match(const struct policy *p, const struct event *ev)
 {
 	struct policy_eval_ctx c;

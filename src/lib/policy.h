@@ -93,6 +93,11 @@ bool policy_applies(const struct policy *p, const struct event *ev);
  * ignoring enabled and type.  Same allocation rules as policy_set_eval.
  */
 bool policy_match(const struct policy *p, const struct event *ev);
+/*
+ * policy_uses_sha256 - whether evaluating @p's rules may hash a file (the
+ * exec gate does no file I/O, so it does not evaluate such policies).
+ */
+bool policy_uses_sha256(const struct policy *p);
 /* response_kind_from_name - "kill" ... "script"; -1 if unknown. */
 int response_kind_from_name(const char *name);
 

@@ -675,6 +675,29 @@ static const char *target_type(enum response_kind kind)
 	return "unknown";
 }
 
+/*
+ * deny happens in the exec gate (src/daemon/execgate.c), before the
+ * program runs; here it is only reported.  An exec event reaching a live
+ * deny policy means the program did run: say so, and why it can happen.
+ */
+static void do_deny(const struct event *ev, struct outcome *o)
+{
+	const char *exe = event_exe(ev);
+
+	if (ev->type == EVENT_EXEC_DENIED) {
+		ok(o, "exec of %.600s denied before it ran", exe ? exe : "(unknown)");
+		return;
+	}
+	if (ev->type != EVENT_PROC_EXEC) {
+		fail(o, "deny stops executions only; this was a %s event", event_type_name(ev->type));
+		return;
+	}
+	fail(o, "the program already ran: the exec gate did not deny it (its filesystem "
+	     "is not in exec_gate_paths, the gate was not running, the rule needs "
+	     "programArgs or sha256, which the gate does not evaluate, or the gate's "
+	     "deadline answered first)");
+}
+
 static void run_one(struct response_ctx *rc, const struct response_action *a,
 		    const struct event *ev, json_t *alert, struct outcome *o)
 {
@@ -696,6 +719,9 @@ static void run_one(struct response_ctx *rc, const struct response_action *a,
 		break;
 	case RESPONSE_DELETE:
 		do_file(rc, ev, false, alert, o);
+		break;
+	case RESPONSE_DENY:
+		do_deny(ev, o);
 		break;
 	default:
 		fail(o, "not available in this build");
@@ -792,4 +818,39 @@ int response_ctx_init(struct response_ctx *rc, struct proctable *pt,
 	rc->self_pid = getpid();
 	rc->host_pidns = in_host_pidns();
 	return find_cgroup2(rc->cgroup2_mount, sizeof(rc->cgroup2_mount));
+}
+
+/* ---- on command (control socket, scripts) ---- */
+
+int response_kill(struct response_ctx *rc, pid_t pid, int sig, bool tree,
+		  char *details, size_t size)
+{
+	struct event ev = { .pid = pid };
+	char why[PATH_MAX + 64];
+	struct outcome o;
+
+	if (sig <= 0 || sig >= NSIG || (tree && sig != SIGKILL)) {
+		snprintf(details, size, "invalid signal %d%s", sig,
+			 tree ? " (a tree is killed with SIGKILL)" : "");
+		return -EINVAL;
+	}
+	/* Refuse before the lookup so PID 1 is refused even when unknown. */
+	if (refusal(rc, pid, NULL, why, sizeof(why))) {
+		snprintf(details, size, "refused: protected target (%s)", why);
+		return -EPERM;
+	}
+	ev.proc = proctable_lookup(rc->proctable, pid);
+	if (tree)
+		do_kill_tree(rc, &ev, &o);
+	else
+		do_signal(rc, &ev, sig, &o);
+	proc_info_put(ev.proc);
+	snprintf(details, size, "%s", o.details);
+	if (strcmp(o.result, ALERT_RESULT_SUCCESS) == 0)
+		return 0;
+	if (strncmp(o.details, "refused", 7) == 0)
+		return -EPERM;
+	if (strstr(o.details, "exited") || strstr(o.details, "unknown"))
+		return -ESRCH;
+	return -EIO;
 }

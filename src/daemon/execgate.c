@@ -1,0 +1,847 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * execgate - deny a program before it runs (fanotify FAN_OPEN_EXEC_PERM).
+ *
+ * Overview: owns the content-class fanotify group, its marks, the slot
+ * table of pending events, the pinned policy snapshot the decisions use
+ * and two threads:
+ *
+ *  reader   reads the group (non-blocking), answers the sensor's own
+ *           events on the spot, files every other event in a slot and
+ *           hands it to the decider; it is also the deadline watchdog: on
+ *           every wake-up (at least every millisecond while anything is
+ *           pending) it answers each event older than the deadline with
+ *           the default response.  It only ever polls, reads, writes and
+ *           closes, so nothing it does can wait on an exec.
+ *  decider  reads the binary's path from the event fd, evaluates the deny
+ *           policies of the pinned snapshot on an event built on its
+ *           stack, and answers.  It may be slow (the process table's lock,
+ *           a regex): the reader keeps answering in its place.
+ *
+ * Exactly one answer per event: a slot's state word is claimed with a
+ * compare-and-swap (PENDING -> BUSY) by whichever of reader and decider
+ * gets there first; the winner writes the answer and closes the fd; the
+ * reader alone reuses FREE slots, and the generation in the state word
+ * makes a decision about an answered-and-reused slot fail its CAS.
+ *
+ * Neither thread logs or allocates while an event waits: counters only,
+ * read by execgate_status().  A denied exec is reported after it was
+ * answered, as an EVENT_EXEC_DENIED pushed to the normal queue (the only
+ * allocation, with the answer already written); the pipeline raises the
+ * alert.  The gate does not own the policy set: it pins a snapshot
+ * (a reference to the set plus the list of its live deny policies) that
+ * the main loop swaps on reload; a batch in flight keeps the one it pinned.
+ *
+ * What the gate does not own: the process table (read through
+ * proctable_lookup only), the queue and the sinks.
+ */
+#include "execgate.h"
+#include "sensor.h"
+#include "event.h"
+#include "log.h"
+#include "policy.h"
+#include "proctable.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ST_FREE		0u
+#define ST_PENDING	1u
+#define ST_BUSY		2u
+#define ST_MASK		3u
+#define ST_GEN		4u	/* one generation step */
+
+#define RING_SIZE	(2 * EXECGATE_SLOTS)	/* power of two */
+#define READ_BUF	(4096 * 4)
+#define WATCH_MS	1	/* watchdog period while events are pending */
+
+/* The deny policies of one policy set, pinned as a unit. */
+struct gate_snap {
+	int refcount;
+	struct policy_set *ps;
+	size_t n;
+	const struct policy *deny[];
+};
+
+struct ring_entry {
+	uint32_t idx;
+	uint64_t word;
+};
+
+struct execgate {
+	struct sensor *s;
+	struct execgate_core core;
+	int stopfd;		/* eventfd: both threads finish */
+	int wakefd;		/* eventfd: reader -> decider */
+	pthread_t reader, decider;
+	bool threads;
+	/* single-producer (reader), single-consumer (decider) ring */
+	struct ring_entry ring[RING_SIZE];
+	_Atomic uint32_t head, tail;
+	pthread_mutex_t snap_lock;	/* held for a pointer copy only */
+	struct gate_snap *snap;
+	long stall_ms;		/* SENSEON_GATE_TEST_STALL_MS, tests only */
+	char self_exe[PATH_MAX];
+	size_t self_exe_len;
+	struct strlist paths;	/* what was marked, to see a change */
+};
+
+/* The group fd for the fatal-signal handlers. */
+static volatile sig_atomic_t crash_fanfd = -1;
+
+static uint64_t now_ns(void)
+{
+	return monotonic_ns();
+}
+
+/* ---- the core ---- */
+
+int execgate_reply(int fanfd, int fd, uint32_t response)
+{
+	struct fanotify_response r = { .fd = fd, .response = response };
+	ssize_t n;
+	int rc = 0;
+
+	do {
+		n = write(fanfd, &r, sizeof(r));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		rc = -errno;
+	else if (n != sizeof(r))
+		rc = -EIO;
+	/* The kernel forgets the event when its fd closes; leaking it would
+	 * keep the exec waiting for ever (fapolicyd's queue-full bug). */
+	close(fd);
+	return rc;
+}
+
+void execgate_core_init(struct execgate_core *core, int fanfd, uint64_t deadline_ns,
+			bool fail_closed)
+{
+	memset(core, 0, sizeof(*core));
+	core->fanfd = fanfd;
+	core->deadline_ns = deadline_ns;
+	core->default_response = fail_closed ? FAN_DENY : FAN_ALLOW;
+	for (unsigned int i = 0; i < EXECGATE_SLOTS; i++)
+		core->slots[i].fd = -1;
+}
+
+int execgate_core_add(struct execgate_core *core, int fd, pid_t pid, uint64_t now,
+		      uint64_t *word)
+{
+	for (unsigned int n = 0; n < EXECGATE_SLOTS; n++) {
+		unsigned int i = (core->cursor + n) % EXECGATE_SLOTS;
+		struct execgate_slot *sl = &core->slots[i];
+		uint64_t w = atomic_load_explicit(&sl->state, memory_order_acquire);
+
+		if ((w & ST_MASK) != ST_FREE)
+			continue;
+		sl->fd = fd;
+		sl->pid = pid;
+		sl->t_recv_ns = now;
+		w = (w & ~(uint64_t)ST_MASK) + ST_GEN + ST_PENDING;
+		atomic_store_explicit(&sl->state, w, memory_order_release);
+		core->cursor = (i + 1) % EXECGATE_SLOTS;
+		*word = w;
+		return (int)i;
+	}
+	return -ENOSPC;
+}
+
+static void count_latency(struct execgate_core *core, uint64_t ns)
+{
+	uint64_t v = ns | 1, max;
+	unsigned int e = 63 - (unsigned int)__builtin_clzll(v), b;
+
+	/* four sub-buckets per power of two: about 25% resolution */
+	b = e < 2 ? (unsigned int)v : e * 4 + (unsigned int)((v >> (e - 2)) & 3);
+	if (b >= EXECGATE_LAT_BUCKETS)
+		b = EXECGATE_LAT_BUCKETS - 1;
+	atomic_fetch_add_explicit(&core->c.lat[b], 1, memory_order_relaxed);
+	max = atomic_load_explicit(&core->c.max_ns, memory_order_relaxed);
+	while (ns > max && !atomic_compare_exchange_weak(&core->c.max_ns, &max, ns))
+		;
+}
+
+static uint64_t bucket_top(unsigned int b)
+{
+	unsigned int e = b / 4, sub = b % 4;
+
+	if (b < 8)
+		return b + 1;
+	return ((uint64_t)(4 + sub + 1)) << (e - 2);
+}
+
+uint64_t execgate_core_p99_ns(const struct execgate_core *core)
+{
+	uint64_t total = 0, seen = 0;
+
+	for (unsigned int b = 0; b < EXECGATE_LAT_BUCKETS; b++)
+		total += atomic_load(&core->c.lat[b]);
+	if (!total)
+		return 0;
+	for (unsigned int b = 0; b < EXECGATE_LAT_BUCKETS; b++) {
+		seen += atomic_load(&core->c.lat[b]);
+		if (seen * 100 >= total * 99)
+			return bucket_top(b);
+	}
+	return 0;
+}
+
+int execgate_core_answer(struct execgate_core *core, unsigned int idx, uint64_t word,
+			 uint32_t response, uint64_t now)
+{
+	struct execgate_slot *sl = &core->slots[idx];
+	uint64_t busy = (word & ~(uint64_t)ST_MASK) | ST_BUSY;
+	uint64_t expect = word;
+	int fd;
+
+	if ((word & ST_MASK) != ST_PENDING ||
+	    !atomic_compare_exchange_strong_explicit(&sl->state, &expect, busy,
+						     memory_order_acq_rel,
+						     memory_order_acquire))
+		return -EALREADY;
+	fd = sl->fd;
+	sl->fd = -1;
+	if (execgate_reply(core->fanfd, fd, response))
+		atomic_fetch_add(&core->c.reply_errors, 1);
+	atomic_fetch_add(response == FAN_DENY ? &core->c.denied : &core->c.allowed, 1);
+	count_latency(core, now > sl->t_recv_ns ? now - sl->t_recv_ns : 0);
+	atomic_store_explicit(&sl->state, (busy & ~(uint64_t)ST_MASK) | ST_FREE,
+			      memory_order_release);
+	return 0;
+}
+
+unsigned int execgate_core_expire(struct execgate_core *core, uint64_t now,
+				  unsigned int *pending)
+{
+	unsigned int answered = 0, left = 0;
+
+	for (unsigned int i = 0; i < EXECGATE_SLOTS; i++) {
+		struct execgate_slot *sl = &core->slots[i];
+		uint64_t w = atomic_load_explicit(&sl->state, memory_order_acquire);
+
+		if ((w & ST_MASK) != ST_PENDING)
+			continue;
+		if (now - sl->t_recv_ns < core->deadline_ns || now < sl->t_recv_ns) {
+			left++;
+			continue;
+		}
+		if (execgate_core_answer(core, i, w, core->default_response, now) == 0) {
+			atomic_fetch_add(&core->c.deadline, 1);
+			answered++;
+		}
+	}
+	if (pending)
+		*pending = left;
+	return answered;
+}
+
+/* ---- policy snapshot ---- */
+
+static void snap_put(struct gate_snap *sn)
+{
+	if (sn && __atomic_sub_fetch(&sn->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+		policy_set_put(sn->ps);
+		free(sn);
+	}
+}
+
+static bool gates(const struct policy *p)
+{
+	if (!p->enabled || p->dry_run || p->type != POLICY_PROGRAM)
+		return false;
+	for (size_t a = 0; a < p->n_actions; a++)
+		if (p->actions[a].kind == RESPONSE_DENY)
+			return true;
+	return false;
+}
+
+/* Main thread: the live deny program policies of @ps (may be NULL). */
+static struct gate_snap *snap_build(struct policy_set *ps)
+{
+	size_t n = 0, cap = ps ? ps->n_policies : 0;
+	struct gate_snap *sn = calloc(1, sizeof(*sn) + cap * sizeof(sn->deny[0]));
+
+	if (!sn)
+		return NULL;
+	sn->refcount = 1;
+	for (size_t i = 0; i < cap; i++)
+		if (gates(ps->policies[i]))
+			sn->deny[n++] = ps->policies[i];
+	sn->n = n;
+	sn->ps = policy_set_get(ps);
+	return sn;
+}
+
+static struct gate_snap *snap_pin(struct execgate *g)
+{
+	struct gate_snap *sn;
+
+	pthread_mutex_lock(&g->snap_lock);
+	sn = g->snap;
+	__atomic_add_fetch(&sn->refcount, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&g->snap_lock);
+	return sn;
+}
+
+static void snap_swap(struct execgate *g, struct gate_snap *sn)
+{
+	struct gate_snap *old;
+
+	pthread_mutex_lock(&g->snap_lock);
+	old = g->snap;
+	g->snap = sn;
+	pthread_mutex_unlock(&g->snap_lock);
+	snap_put(old);
+}
+
+/* ---- the decider ---- */
+
+/* The sensor's own binaries (senseond, libexec helpers) never wait. */
+static bool own_binary(const struct execgate *g, const char *path, size_t len)
+{
+	static const char libexec[] = SENSEON_LIBEXECDIR "/";
+
+	if (len == g->self_exe_len && memcmp(path, g->self_exe, len) == 0)
+		return true;
+	return len > sizeof(libexec) - 1 && memcmp(path, libexec, sizeof(libexec) - 1) == 0;
+}
+
+/* The stack event a decision is made on: the calling process as the
+ * process table knows it, with the binary it is about to run.  Its
+ * arguments are not known before the exec: programArgs is absent. */
+static void stack_proc(struct proc_info *pi, const struct proc_info *lk, pid_t pid,
+		       char *path, size_t len)
+{
+	memset(pi, 0, sizeof(*pi));
+	pi->refcount = 1;
+	pi->pid = pid;
+	pi->exe.data = path;
+	pi->exe.len = len;
+	pi->exe_from_fanotify = true;
+	if (!lk)
+		return;
+	pi->ppid = lk->ppid;
+	pi->uid = lk->uid;
+	pi->euid = lk->euid;
+	pi->gid = lk->gid;
+	pi->egid = lk->egid;
+	pi->start_time = lk->start_time;
+	pi->start_realtime = lk->start_realtime;
+	pi->cwd = lk->cwd;
+	pi->comm = lk->comm;
+	pi->user = lk->user;
+	pi->cgroup = lk->cgroup;
+	pi->container_id = lk->container_id;
+	pi->container_runtime = lk->container_runtime;
+	pi->parent = lk->parent;
+}
+
+static const struct policy *evaluate(struct execgate *g, const struct gate_snap *sn,
+				     const struct event *ev)
+{
+	for (size_t i = 0; i < sn->n; i++) {
+		/* Hashing is file I/O: not on the gate.  The pipeline still
+		 * evaluates the policy after the exec and reports the deny
+		 * as failed. */
+		if (policy_uses_sha256(sn->deny[i])) {
+			atomic_fetch_add(&g->core.c.sha256_skipped, 1);
+			continue;
+		}
+		if (policy_match(sn->deny[i], ev))
+			return sn->deny[i];
+	}
+	return NULL;
+}
+
+/* After the answer: hand the denied exec to the pipeline for its alert. */
+static void report_denied(struct execgate *g, const struct gate_snap *sn,
+			  const struct policy *p, const struct proc_info *stack)
+{
+	struct event *ev = event_new(EVENT_EXEC_DENIED);
+	struct proc_info *pi = proc_info_new();
+
+	if (!ev || !pi)
+		goto fail;
+	ev->pid = ev->tid = stack->pid;
+	ev->ppid = stack->ppid;
+	ev->uid = stack->uid;
+	*pi = *stack;
+	pi->refcount = 1;
+	pi->exe = (struct bytes){ 0 };
+	pi->cwd = (struct bytes){ 0 };
+	pi->comm = pi->user = pi->cgroup = pi->container_id = pi->container_runtime = NULL;
+	pi->parent = proc_info_get(stack->parent);
+	ev->proc = pi;
+	pi = NULL;
+	if (bytes_set(&ev->path, stack->exe.data, stack->exe.len) ||
+	    bytes_set(&ev->proc->exe, stack->exe.data, stack->exe.len) ||
+	    (stack->cwd.data && bytes_set(&ev->proc->cwd, stack->cwd.data, stack->cwd.len)))
+		goto fail;
+	if ((stack->user && !(ev->proc->user = strdup(stack->user))) ||
+	    (stack->comm && !(ev->proc->comm = strdup(stack->comm))) ||
+	    (stack->cgroup && !(ev->proc->cgroup = strdup(stack->cgroup))) ||
+	    (stack->container_id && !(ev->proc->container_id = strdup(stack->container_id))) ||
+	    (stack->container_runtime &&
+	     !(ev->proc->container_runtime = strdup(stack->container_runtime))))
+		goto fail;
+	ev->gate_set = policy_set_get(sn->ps);
+	ev->gate_policy = p;
+	sensor_push(g->s, SOURCE_EXEC, ev);
+	return;
+fail:
+	proc_info_put(pi);
+	event_free(ev);
+	atomic_fetch_add(&g->s->stats[SOURCE_EXEC].lost, 1);
+}
+
+static void decide_one(struct execgate *g, const struct gate_snap *sn,
+		       const struct ring_entry *re)
+{
+	struct execgate_slot *sl = &g->core.slots[re->idx];
+	char link[64], path[PATH_MAX];
+	const struct policy *hit = NULL;
+	struct proc_info *lk = NULL, pi;
+	struct event ev;
+	ssize_t n;
+	pid_t pid;
+	int fd;
+
+	if (atomic_load_explicit(&sl->state, memory_order_acquire) != re->word) {
+		atomic_fetch_add(&g->core.c.stale, 1);
+		return;
+	}
+	fd = sl->fd;
+	pid = sl->pid;
+	/* If the watchdog answers meanwhile, fd may be reused: what we read
+	 * is then wrong, and the CAS in execgate_core_answer throws it away. */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		goto answer;
+	path[n] = '\0';
+	if (own_binary(g, path, (size_t)n)) {
+		atomic_fetch_add(&g->core.c.self_allowed, 1);
+		goto answer;
+	}
+	lk = proctable_lookup(g->s->proctable, pid);
+	if (lk && lk->ppid == g->s->self_pid) {
+		/* our own children: script workers */
+		atomic_fetch_add(&g->core.c.self_allowed, 1);
+		goto answer;
+	}
+	stack_proc(&pi, lk, pid, path, (size_t)n);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = EVENT_PROC_EXEC;
+	ev.pid = ev.tid = pid;
+	ev.proc = &pi;
+	hit = evaluate(g, sn, &ev);
+answer:
+	atomic_fetch_add(&g->core.c.decisions, 1);
+	if (execgate_core_answer(&g->core, re->idx, re->word, hit ? FAN_DENY : FAN_ALLOW,
+				 now_ns())) {
+		atomic_fetch_add(&g->core.c.stale, 1);
+		hit = NULL;
+	}
+	if (hit)
+		report_denied(g, sn, hit, &pi);
+	proc_info_put(lk);
+}
+
+/* The test knob's stall; a stop cuts it short so shutdown stays quick. */
+static void stall(const struct execgate *g)
+{
+	struct pollfd pfd = { .fd = g->stopfd, .events = POLLIN };
+
+	poll(&pfd, 1, (int)g->stall_ms);
+}
+
+static void *decider_main(void *arg)
+{
+	struct execgate *g = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = g->wakefd, .events = POLLIN },
+		{ .fd = g->stopfd, .events = POLLIN },
+	};
+	uint64_t v;
+
+	for (;;) {
+		struct gate_snap *sn;
+		uint32_t tail;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		if (read(g->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			break;
+		sn = snap_pin(g);
+		tail = atomic_load_explicit(&g->tail, memory_order_relaxed);
+		while (tail != atomic_load_explicit(&g->head, memory_order_acquire)) {
+			struct ring_entry re = g->ring[tail % RING_SIZE];
+
+			atomic_store_explicit(&g->tail, ++tail, memory_order_release);
+			if (g->stall_ms)
+				stall(g);
+			decide_one(g, sn, &re);
+		}
+		snap_put(sn);
+	}
+	return NULL;
+}
+
+/* ---- the reader and watchdog ---- */
+
+static void answer_now(struct execgate *g, int fd, uint32_t response,
+		       atomic_uint_fast64_t *counter)
+{
+	if (execgate_reply(g->core.fanfd, fd, response))
+		atomic_fetch_add(&g->core.c.reply_errors, 1);
+	atomic_fetch_add(response == FAN_DENY ? &g->core.c.denied : &g->core.c.allowed, 1);
+	atomic_fetch_add(counter, 1);
+}
+
+static void file_event(struct execgate *g, const struct fanotify_event_metadata *m,
+		       uint64_t now)
+{
+	uint32_t head = atomic_load_explicit(&g->head, memory_order_relaxed);
+	uint64_t word;
+	int idx;
+
+	if (!(m->mask & FAN_OPEN_EXEC_PERM)) {
+		close(m->fd);
+		return;
+	}
+	if (m->pid == g->s->self_pid) {
+		answer_now(g, m->fd, FAN_ALLOW, &g->core.c.self_allowed);
+		return;
+	}
+	if (head - atomic_load_explicit(&g->tail, memory_order_acquire) >= RING_SIZE ||
+	    (idx = execgate_core_add(&g->core, m->fd, m->pid, now, &word)) < 0) {
+		answer_now(g, m->fd, g->core.default_response, &g->core.c.overflow);
+		return;
+	}
+	g->ring[head % RING_SIZE] = (struct ring_entry){ .idx = (uint32_t)idx, .word = word };
+	atomic_store_explicit(&g->head, head + 1, memory_order_release);
+}
+
+/* Read what the kernel has; returns how many events were filed. */
+static unsigned int read_events(struct execgate *g)
+{
+	char buf[READ_BUF] __attribute__((aligned(8)));
+	unsigned int filed = 0;
+
+	for (;;) {
+		ssize_t n = read(g->core.fanfd, buf, sizeof(buf));
+		const struct fanotify_event_metadata *m = (const void *)buf;
+		uint64_t now = now_ns();
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				atomic_fetch_add(&g->core.c.read_errors, 1);
+			return filed;
+		}
+		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			if (m->vers != FANOTIFY_METADATA_VERSION) {
+				atomic_fetch_add(&g->core.c.read_errors, 1);
+				return filed;
+			}
+			if (m->fd < 0)
+				continue;	/* FAN_Q_OVERFLOW cannot happen: unlimited queue */
+			file_event(g, m, now);
+			filed++;
+		}
+	}
+}
+
+static void *reader_main(void *arg)
+{
+	struct execgate *g = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = g->core.fanfd, .events = POLLIN },
+		{ .fd = g->stopfd, .events = POLLIN },
+	};
+	unsigned int pending = 0;
+	uint64_t one = 1;
+
+	for (;;) {
+		int rc = poll(pfd, 2, pending ? WATCH_MS : -1);
+
+		if (rc < 0 && errno != EINTR)
+			break;
+		if (rc > 0 && pfd[1].revents)
+			break;
+		if (rc > 0 && (pfd[0].revents & POLLIN) && read_events(g) &&
+		    write(g->wakefd, &one, sizeof(one)) < 0)
+			atomic_fetch_add(&g->core.c.read_errors, 1);
+		execgate_core_expire(&g->core, now_ns(), &pending);
+	}
+	return NULL;
+}
+
+/* ---- start, stop, update ---- */
+
+static int mark_paths(int fanfd, const struct strlist *paths, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < paths->n; i++) {
+		const char *p = paths->v[i];
+
+		if (fanotify_mark(fanfd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM,
+				  FAN_OPEN_EXEC_PERM, AT_FDCWD, p) == 0)
+			continue;
+		/* Filesystems that cannot take a filesystem mark (btrfs
+		 * subvolumes: EXDEV) still take a mount mark. */
+		if ((errno == EXDEV || errno == EINVAL) &&
+		    fanotify_mark(fanfd, FAN_MARK_ADD | FAN_MARK_MOUNT,
+				  FAN_OPEN_EXEC_PERM, AT_FDCWD, p) == 0)
+			continue;
+		snprintf(err, errlen, "cannot gate %s: %s", p, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static const struct strlist *gate_paths(const struct sensor *s)
+{
+	return s->cfg.exec_gate_paths.n ? &s->cfg.exec_gate_paths : &s->cfg.watch_paths;
+}
+
+static bool same_paths(const struct strlist *a, const struct strlist *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]))
+			return false;
+	return true;
+}
+
+static void paths_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int paths_copy(struct strlist *dst, const struct strlist *src)
+{
+	dst->v = calloc(src->n + 1, sizeof(*dst->v));
+	if (!dst->v)
+		return -ENOMEM;
+	for (dst->n = 0; dst->n < src->n; dst->n++)
+		if (!(dst->v[dst->n] = strdup(src->v[dst->n])))
+			return -ENOMEM;
+	return 0;
+}
+
+static void gate_free(struct execgate *g)
+{
+	if (g->core.fanfd >= 0) {
+		crash_fanfd = -1;
+		close(g->core.fanfd);	/* releases anything still waiting */
+	}
+	if (g->stopfd >= 0)
+		close(g->stopfd);
+	if (g->wakefd >= 0)
+		close(g->wakefd);
+	snap_put(g->snap);
+	paths_free(&g->paths);
+	pthread_mutex_destroy(&g->snap_lock);
+	free(g);
+}
+
+static int gate_open(struct sensor *s, struct execgate *g, char *err, size_t errlen)
+{
+	const char *stall_env = getenv("SENSEON_GATE_TEST_STALL_MS");
+	ssize_t n;
+	int fd, rc;
+
+	g->s = s;
+	g->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	g->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK |
+			   FAN_UNLIMITED_QUEUE, O_RDONLY | O_CLOEXEC | O_LARGEFILE);
+	execgate_core_init(&g->core, fd, (uint64_t)s->cfg.exec_gate_deadline_ms * 1000000ull,
+			   s->cfg.exec_gate_fail_closed);
+	if (fd < 0 || g->stopfd < 0 || g->wakefd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "fanotify_init: %s", strerror(errno));
+		return rc;
+	}
+	crash_fanfd = fd;
+	if ((rc = paths_copy(&g->paths, gate_paths(s)))) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	if ((rc = mark_paths(fd, &g->paths, err, errlen)))
+		return rc;
+	n = readlink("/proc/self/exe", g->self_exe, sizeof(g->self_exe) - 1);
+	g->self_exe_len = n > 0 ? (size_t)n : 0;
+	g->self_exe[g->self_exe_len] = '\0';
+	if (stall_env)
+		g->stall_ms = strtol(stall_env, NULL, 10);
+	return 0;
+}
+
+static int gate_start(struct sensor *s, struct gate_snap *sn)
+{
+	struct execgate *g = calloc(1, sizeof(*g));
+	char err[512] = "";
+	int rc;
+
+	if (!g) {
+		snap_put(sn);
+		return -ENOMEM;
+	}
+	g->core.fanfd = g->stopfd = g->wakefd = -1;
+	pthread_mutex_init(&g->snap_lock, NULL);
+	g->snap = sn;
+	rc = gate_open(s, g, err, sizeof(err));
+	if (rc)
+		goto fail;
+	if ((rc = -pthread_create(&g->decider, NULL, decider_main, g)))
+		goto fail_thread;
+	if ((rc = -pthread_create(&g->reader, NULL, reader_main, g))) {
+		uint64_t one = 1;
+
+		if (write(g->stopfd, &one, sizeof(one)) < 0)
+			rc = -errno;
+		pthread_join(g->decider, NULL);
+		goto fail_thread;
+	}
+	g->threads = true;
+	s->gate = g;
+	if (g->stall_ms)
+		log_warn("exec gate: SENSEON_GATE_TEST_STALL_MS=%ld: every decision is delayed "
+			 "(test knob)", g->stall_ms);
+	log_notice("exec gate: %zu deny policies, %zu paths gated, deadline %ld ms, %s",
+		   sn->n, g->paths.n, s->cfg.exec_gate_deadline_ms,
+		   s->cfg.exec_gate_fail_closed ? "fail-closed" : "fail-open");
+	return 0;
+fail_thread:
+	snprintf(err, sizeof(err), "cannot start threads: %s", strerror(-rc));
+fail:
+	log_err("exec gate not started (deny actions will report failed): %s", err);
+	gate_free(g);
+	return rc;
+}
+
+void execgate_stop(struct sensor *s)
+{
+	struct execgate *g = s->gate;
+	uint64_t one = 1;
+
+	if (!g)
+		return;
+	s->gate = NULL;
+	if (g->threads) {
+		if (write(g->stopfd, &one, sizeof(one)) < 0)
+			log_warn("exec gate: stop: %s", strerror(errno));
+		pthread_join(g->reader, NULL);
+		pthread_join(g->decider, NULL);
+	}
+	/* Answer what the threads left, ALLOW whatever the failure mode: we
+	 * are stopping, not failing.  The deadline does not matter now. */
+	g->core.default_response = FAN_ALLOW;
+	execgate_core_expire(&g->core, UINT64_MAX / 2, NULL);
+	gate_free(g);
+	log_notice("exec gate stopped");
+}
+
+int execgate_update(struct sensor *s)
+{
+	struct gate_snap *sn = snap_build(s->policies);
+
+	if (!sn) {
+		log_err("exec gate: out of memory; keeping the running snapshot");
+		return -ENOMEM;
+	}
+	if (!sn->n) {
+		snap_put(sn);
+		execgate_stop(s);
+		return 0;
+	}
+	if (s->gate && (!same_paths(&s->gate->paths, gate_paths(s)) ||
+			s->gate->core.deadline_ns !=
+			(uint64_t)s->cfg.exec_gate_deadline_ms * 1000000ull ||
+			(s->gate->core.default_response == FAN_DENY) != s->cfg.exec_gate_fail_closed))
+		execgate_stop(s);	/* new marks or settings: a new group */
+	if (s->gate) {
+		snap_swap(s->gate, sn);
+		return 0;
+	}
+	return gate_start(s, sn);
+}
+
+void execgate_status(struct sensor *s, json_t *st)
+{
+	struct execgate *g = s->gate;
+	const struct execgate_counters *c;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "active", json_boolean(g != NULL));
+	json_object_set_new(st, "execGate", o);
+	if (!g)
+		return;
+	c = &g->core.c;
+#define CNT(name, field) \
+	json_object_set_new(o, name, json_integer((json_int_t)atomic_load(&c->field)))
+	CNT("decisions", decisions);
+	CNT("allowed", allowed);
+	CNT("denied", denied);
+	CNT("deadlineAnswers", deadline);
+	CNT("selfAllowed", self_allowed);
+	CNT("overflowAnswers", overflow);
+	CNT("sha256Skipped", sha256_skipped);
+	CNT("replyErrors", reply_errors);
+	CNT("readErrors", read_errors);
+	CNT("staleDecisions", stale);
+#undef CNT
+	json_object_set_new(o, "denyPolicies", json_integer((json_int_t)g->snap->n));
+	json_object_set_new(o, "paths", json_integer((json_int_t)g->paths.n));
+	json_object_set_new(o, "deadlineMs", json_integer(s->cfg.exec_gate_deadline_ms));
+	json_object_set_new(o, "failClosed", json_boolean(g->core.default_response == FAN_DENY));
+	json_object_set_new(o, "maxLatencyUs",
+			    json_integer((json_int_t)(atomic_load(&c->max_ns) / 1000)));
+	json_object_set_new(o, "p99LatencyUs",
+			    json_integer((json_int_t)((execgate_core_p99_ns(&g->core) + 999) / 1000)));
+}
+
+/* ---- fatal signals ---- */
+
+static void crash_handler(int sig)
+{
+	int fd = crash_fanfd;
+
+	if (fd >= 0)
+		close(fd);
+	/* SA_RESETHAND restored the default action: die by the same signal */
+	raise(sig);
+}
+
+void execgate_install_crash_handlers(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = crash_handler;
+	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
