@@ -14,8 +14,10 @@ command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
 
 M=senseon-proc-$$-$RANDOM
 mkdir -p "$T/bin"
-cp /bin/true "$T/bin/proc-copy"
-printf '#!/bin/sh\nexit 0\n' > "$T/bin/proc-script"
+# These live a moment (sleep) so their argv is certainly read: a program
+# that exits at once can win the race with the /proc read (see below).
+cp /bin/dash "$T/bin/proc-copy"
+printf '#!/bin/sh\nsleep 0.2\n' > "$T/bin/proc-script"
 chmod 755 "$T/bin/proc-copy" "$T/bin/proc-script"
 
 sensor_start "file_source: false"
@@ -59,9 +61,9 @@ expect "exit of pid $pid with wait status 768 and its last snapshot" \
 	"e['type'] == 'exit' and e['pid'] == $pid and e['exitCode'] == 768 \
 	 and e['process']['cmdline'][3] == '$M-exit'" "$M-exit"
 
-"$T/bin/proc-copy" "$M-copy"
+"$T/bin/proc-copy" -c 'sleep 0.2' "$M-copy"
 expect "exec of a copied binary at $T/bin/proc-copy" \
-	"e['type'] == 'exec' and $P['cmdline'][1] == '$M-copy' and $P['exe'] == '$T/bin/proc-copy' \
+	"e['type'] == 'exec' and $P['cmdline'][3] == '$M-copy' and $P['exe'] == '$T/bin/proc-copy' \
 	 and $P.get('exeSource') == 'fanotify'" "$M-copy"
 
 "$T/bin/proc-script" "$M-script"
