@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * isolation - the daemon's side of host network isolation: re-applies a
+ * persisted isolation at start, watches nftables change events and
+ * restores our table when another tool removes or alters it, unisolates
+ * when an expiry passes, serves the control commands "isolate",
+ * "unisolate" and "isolation.status", and audits every change
+ * ("isolation.change", with the sha256 of the applied ruleset).
+ */
+#ifndef SENSEON_ISOLATION_H
+#define SENSEON_ISOLATION_H
+
+struct sensor;
+
+/*
+ * isolation_start - register the control commands (call before
+ * control_start()), bring the kernel in line with the saved state and
+ * start the watcher thread (after capabilities were dropped: it needs
+ * only CAP_NET_ADMIN).  Returns 0 or -errno; a failure to re-apply is
+ * logged and audited but does not stop the daemon.
+ */
+int isolation_start(struct sensor *s);
+
+/* isolation_stop - end the watcher thread.  The table stays: isolation
+ * outlives the daemon, and the next start re-checks it. */
+void isolation_stop(struct sensor *s);
+
+#endif
