@@ -58,6 +58,11 @@ static const struct config_key config_keys[] = {
 	{ "proc_rcvbuf", KEY_LONG, OFF(proc_rcvbuf), 65536, 1L << 30 },
 	{ "exec_gate_deadline_ms", KEY_LONG, OFF(exec_gate_deadline_ms), 1, 60000 },
 	{ "exec_gate_fail_closed", KEY_BOOL, OFF(exec_gate_fail_closed) },
+	{ "platform_host", KEY_STRING, OFF(platform_host) },
+	{ "platform_port", KEY_LONG, OFF(platform_port), 1, 65535 },
+	{ "isolation_allow", KEY_LIST, OFF(isolation_allow) },
+	{ "isolation_dns", KEY_LIST, OFF(isolation_dns) },
+	{ "isolation_netns", KEY_PATH, OFF(isolation_netns) },
 	{ "exec_gate_paths", KEY_LIST, OFF(exec_gate_paths) },
 };
 #undef OFF
@@ -132,6 +137,7 @@ int config_defaults(struct sensor_config *cfg)
 	cfg->queue_size = 65536;
 	cfg->proc_rcvbuf = 16 * 1024 * 1024;
 	cfg->exec_gate_deadline_ms = 5;
+	cfg->platform_port = 443;
 	for (size_t i = 0; default_watch[i]; i++)
 		if (strlist_add(&cfg->watch_paths, default_watch[i]))
 			return -ENOMEM;

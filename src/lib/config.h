@@ -38,6 +38,11 @@ struct sensor_config {
 	long proc_rcvbuf;	/* bytes, SO_RCVBUFFORCE */
 	long exec_gate_deadline_ms;
 	bool exec_gate_fail_closed;
+	char *platform_host;	/* the analysis platform: name or address */
+	long platform_port;	/* its TCP port (default 443) */
+	struct strlist isolation_allow;	/* ADDR[/LEN][:PORT] reachable while isolated */
+	struct strlist isolation_dns;	/* resolvers reachable while isolated */
+	char *isolation_netns;	/* if set, isolate only inside this netns (tests) */
 	struct strlist exec_gate_paths;	/* filesystems the gate marks; empty: watch_paths */
 };
 
