@@ -2,13 +2,19 @@
 /*
  * cmd_status - `senseonctl status`: the daemon's health counters.
  *
- * Overview: reads RUN_DIR/status.json, which the daemon rewrites every
- * second, and prints it for people or (--json) as is.  A status older
- * than a few seconds means the daemon is stalled or gone: say so.
+ * Overview: asks the daemon over the control socket ("status": live
+ * counters plus policies, isolation, platform and control connections)
+ * and prints it for people or (--json) as is.  When the socket cannot be
+ * reached it falls back to RUN_DIR/status.json, which the daemon rewrites
+ * every second; a file older than a few seconds means the daemon is
+ * stalled or gone: say so.  Also home of ctl_load_config(), which every
+ * subcommand uses.
  */
 #include "commands.h"
 #include "config.h"
+#include "ctl_client.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,41 +48,76 @@ static json_int_t geti(json_t *o, const char *path1, const char *path2)
 	return json_integer_value(v);
 }
 
-int cmd_status(int argc, char **argv)
+static const char *gets_or(json_t *o, const char *path1, const char *path2,
+			   const char *dflt)
+{
+	json_t *v = json_object_get(o, path1);
+	const char *s;
+
+	if (path2)
+		v = json_object_get(v, path2);
+	s = json_string_value(v);
+	return s ? s : dflt;
+}
+
+/* The live status from the daemon; 0, or -errno when it cannot be asked. */
+static int status_from_socket(json_t **out)
+{
+	struct ctl_conn *c;
+	json_t *reply = NULL;
+	const char *why;
+	int err = ctl_try_connect(&c);
+
+	if (err)
+		return err;
+	err = ctl_call(c, json_pack("{s:s}", "cmd", "status"), &reply);
+	ctl_close(c);
+	if (err)
+		return err;
+	why = ctl_reply_error(reply);
+	if (why || !json_is_object(json_object_get(reply, "status"))) {
+		fprintf(stderr, "senseonctl: status: %s\n", why ? why : "bad reply");
+		json_decref(reply);
+		return -EPROTO;
+	}
+	*out = json_incref(json_object_get(reply, "status"));
+	json_decref(reply);
+	return 0;
+}
+
+/* status.json, for when the socket is unreachable; its age in *@age. */
+static int status_from_file(json_t **out, time_t *age)
 {
 	struct sensor_config cfg;
 	char path[4096];
-	json_error_t jerr;
 	struct stat st;
-	json_t *st_js;
-	const char *names[] = { "process", "exec", "file" };
+	json_t *js;
 
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		printf("Usage: senseonctl status\nShow the daemon's counters and health.\n");
-		return CTL_EXIT_OK;
-	}
 	if (ctl_load_config(&cfg))
-		return CTL_EXIT_INVALID;
+		return -EINVAL;
 	snprintf(path, sizeof(path), "%s/status.json", cfg.run_dir);
 	config_free(&cfg);
-	st_js = json_load_file(path, 0, &jerr);
-	if (!st_js || stat(path, &st)) {
-		fprintf(stderr, "senseonctl: senseond is not running (no %s)\n", path);
-		json_decref(st_js);
-		return CTL_EXIT_UNAVAILABLE;
+	js = json_load_file(path, 0, NULL);
+	if (!js || stat(path, &st)) {
+		fprintf(stderr, "senseonctl: senseond is not running (no control socket, no %s)\n",
+			path);
+		json_decref(js);
+		return -ENOENT;
 	}
-	if (ctl_opts.json) {
-		json_dumpf(st_js, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(st_js);
-		return CTL_EXIT_OK;
-	}
+	*age = time(NULL) - st.st_mtime;
+	*out = js;
+	return 0;
+}
+
+static void status_print(json_t *st_js, bool live, time_t age)
+{
+	const char *names[] = { "process", "exec", "file" };
+
 	printf("senseond %s, pid %lld, node %s, up %lld s%s\n",
-	       json_string_value(json_object_get(st_js, "version")),
-	       (long long)geti(st_js, "pid", NULL),
-	       json_string_value(json_object_get(st_js, "nodeName")),
-	       (long long)geti(st_js, "uptime", NULL),
-	       time(NULL) - st.st_mtime > 5 ? " (STALE: not updated for over 5 s)" : "");
+	       gets_or(st_js, "version", NULL, "?"), (long long)geti(st_js, "pid", NULL),
+	       gets_or(st_js, "nodeName", NULL, "?"), (long long)geti(st_js, "uptime", NULL),
+	       live ? "" : age > 5 ? " (STALE: status.json not updated for over 5 s)" :
+	       " (from status.json: control socket unreachable)");
 	for (size_t i = 0; i < 3; i++) {
 		json_t *src = json_object_get(json_object_get(st_js, "sources"), names[i]);
 
@@ -91,6 +132,41 @@ int cmd_status(int argc, char **argv)
 	printf("  processes %lld, resyncs %lld\n",
 	       (long long)geti(st_js, "processTable", "entries"),
 	       (long long)geti(st_js, "processTable", "resyncs"));
+	if (!live)
+		return;
+	printf("  policies  %lld loaded\n", (long long)geti(st_js, "policies", NULL));
+	printf("  isolation %s\n", gets_or(st_js, "isolation", "state", "unknown"));
+	printf("  platform  %s\n", gets_or(st_js, "platform", "state", "unknown"));
+	printf("  control   %lld connections open, %lld served, %lld refused\n",
+	       (long long)geti(st_js, "control", "connections"),
+	       (long long)geti(st_js, "control", "accepted"),
+	       (long long)geti(st_js, "control", "refused"));
+}
+
+int cmd_status(int argc, char **argv)
+{
+	json_t *st_js = NULL;
+	time_t age = 0;
+	bool live;
+
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		printf("Usage: senseonctl status\nShow the daemon's counters and health.\n");
+		return CTL_EXIT_OK;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "Usage: senseonctl status\n");
+		return CTL_EXIT_USAGE;
+	}
+	live = status_from_socket(&st_js) == 0;
+	if (!live && status_from_file(&st_js, &age))
+		return CTL_EXIT_UNAVAILABLE;
+	if (ctl_opts.json) {
+		json_dumpf(st_js, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		status_print(st_js, live, age);
+	}
 	json_decref(st_js);
-	return CTL_EXIT_OK;
+	/* a stale file means the daemon is not really there */
+	return live || age <= 5 ? CTL_EXIT_OK : CTL_EXIT_UNAVAILABLE;
 }

@@ -76,42 +76,46 @@ static int sock_connect(const char *path)
 }
 
 /* The daemon speaks first: a hello, or a refusal before it hangs up. */
-static int read_greeting(struct ctl_conn *c, const char *path)
+static int read_greeting(struct ctl_conn *c, const char *path, FILE *errfp)
 {
 	struct proto_frame f;
 	const char *why;
 	int err = proto_read_frame(c->fd, &f);
 
 	if (err) {
-		fprintf(stderr, "senseonctl: %s: no greeting from senseond: %s\n",
-			path, strerror(-err));
+		if (errfp)
+			fprintf(errfp, "senseonctl: %s: no greeting from senseond: %s\n",
+				path, strerror(-err));
 		return err == -ENODATA ? -ECONNRESET : err;
 	}
 	err = 0;
 	why = f.json ? ctl_reply_error(f.json) : "not a senseond control socket";
 	if (why) {
-		fprintf(stderr, "senseonctl: senseond refused the connection: %s\n", why);
+		if (errfp)
+			fprintf(errfp, "senseonctl: senseond refused the connection: %s\n", why);
 		err = strstr(why, "permission denied") ? -EACCES : -ECONNREFUSED;
 	}
 	proto_frame_free(&f);
 	return err;
 }
 
-int ctl_connect_path(const char *path, struct ctl_conn **out)
+/* Connect and read the greeting; explain a failure on @errfp if not NULL. */
+static int connect_report(const char *path, struct ctl_conn **out, FILE *errfp)
 {
 	struct ctl_conn *c;
 	int fd, err;
 
 	fd = sock_connect(path);
-	if (fd < 0) {
+	if (fd < 0 && errfp) {
 		if (fd == -ENOENT || fd == -ECONNREFUSED)
-			fprintf(stderr, "senseonctl: senseond is not running (%s: %s)\n",
+			fprintf(errfp, "senseonctl: senseond is not running (%s: %s)\n",
 				path, strerror(-fd));
 		else
-			fprintf(stderr, "senseonctl: cannot connect to %s: %s\n",
+			fprintf(errfp, "senseonctl: cannot connect to %s: %s\n",
 				path, strerror(-fd));
-		return fd;
 	}
+	if (fd < 0)
+		return fd;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
@@ -119,13 +123,28 @@ int ctl_connect_path(const char *path, struct ctl_conn **out)
 	}
 	c->fd = fd;
 	c->next_id = 1;
-	err = read_greeting(c, path);
+	err = read_greeting(c, path, errfp);
 	if (err) {
 		ctl_close(c);
 		return err;
 	}
 	*out = c;
 	return 0;
+}
+
+int ctl_connect_path(const char *path, struct ctl_conn **out)
+{
+	return connect_report(path, out, stderr);
+}
+
+int ctl_try_connect(struct ctl_conn **out)
+{
+	char path[4096];
+	int err = ctl_socket_path(path, sizeof(path));
+
+	if (err)
+		return err;
+	return connect_report(path, out, NULL);
 }
 
 int ctl_connect(struct ctl_conn **out)

@@ -55,6 +55,9 @@ int ctl_socket_path(char *buf, size_t size);
  */
 int ctl_connect(struct ctl_conn **out);
 
+/* ctl_try_connect - ctl_connect() that prints nothing (status falls back). */
+int ctl_try_connect(struct ctl_conn **out);
+
 /* ctl_connect_path - the same for an explicit socket path. */
 int ctl_connect_path(const char *path, struct ctl_conn **out);
 

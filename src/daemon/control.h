@@ -53,8 +53,32 @@ int control_reply(struct control_conn *c, json_t *msg, int done);
 /* control_error - the final reply {"ok": false, "error": @fmt...}. */
 int control_error(struct control_conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* control_send_data / control_recv_data - binary chunks of a transfer. */
+/*
+ * control_send_data - one binary chunk of a transfer to the client
+ * (<= PROTO_MAX_PAYLOAD bytes).  0 or -errno (-EPIPE: client gone).
+ */
 int control_send_data(struct control_conn *c, const void *buf, size_t len);
+/*
+ * control_send_end - the end of a transfer (a PROTO_END frame) carrying
+ * @summary (e.g. {"size":..,"sha256":..}; may be NULL; stolen).
+ */
+int control_send_end(struct control_conn *c, json_t *summary);
+/*
+ * control_recv_data - up to @len bytes of the client's data stream.
+ * Returns the bytes copied, 0 at the end of the stream (the client's
+ * PROTO_END frame: its JSON, if any, is control_recv_end()), -EBADMSG if
+ * the client sent a JSON frame instead, -EPIPE if it went away.
+ */
 ssize_t control_recv_data(struct control_conn *c, void *buf, size_t len);
+/* control_recv_end - the JSON of the last PROTO_END received, or NULL. */
+const json_t *control_recv_end(struct control_conn *c);
+
+/*
+ * control_publish_alert - fan one alert (a compact JSON line) out to the
+ * clients following alerts.  Never blocks on a client: each follower has
+ * a bounded queue, overflow is counted and reported to it.  Called by the
+ * alert sink on the main loop.
+ */
+void control_publish_alert(const char *line);
 
 #endif

@@ -72,6 +72,7 @@ int pipeline_init(struct sensor *s)
 		return -EINVAL;
 	}
 	log_info("%zu policies loaded from %s", s->policies->n_policies, s->cfg.policy_dir);
+	atomic_store(&s->policies_loaded, s->policies->n_policies);	/* control status */
 	return 0;
 }
 
@@ -115,6 +116,7 @@ void pipeline_reload(struct sensor *s)
 	policy_set_put(s->policies);
 	s->policies = ps;
 	log_notice("%zu policies reloaded from %s", ps->n_policies, s->cfg.policy_dir);
+	atomic_store(&s->policies_loaded, ps->n_policies);	/* control status */
 	/* the gate's decisions in flight keep the snapshot they pinned */
 	execgate_update(s);
 }

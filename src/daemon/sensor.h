@@ -50,6 +50,9 @@ struct sensor {
 	time_t started;
 	char sensor_id[37];	/* persistent uuid, STATE_DIR/sensor-id */
 	void *source_priv[SOURCE_MAX];
+	/* Policies in the running set, for readers off the main loop
+	 * (control socket status) that must not touch s->policies. */
+	atomic_size_t policies_loaded;
 	struct execgate *gate;		/* exec gate, NULL when not running */
 };
 

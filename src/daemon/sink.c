@@ -9,6 +9,7 @@
  * shows each event at once.
  */
 #include "sink.h"
+#include "control.h"
 #include "sensor.h"
 #include "log.h"
 
@@ -119,6 +120,7 @@ void sink_alert(json_t *alert)
 		write_line(stdout, line);
 		fflush(stdout);
 	}
+	control_publish_alert(line);	/* senseonctl alerts --follow */
 	free(line);
 }
 

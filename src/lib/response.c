@@ -819,3 +819,38 @@ int response_ctx_init(struct response_ctx *rc, struct proctable *pt,
 	rc->host_pidns = in_host_pidns();
 	return find_cgroup2(rc->cgroup2_mount, sizeof(rc->cgroup2_mount));
 }
+
+/* ---- on command (control socket, scripts) ---- */
+
+int response_kill(struct response_ctx *rc, pid_t pid, int sig, bool tree,
+		  char *details, size_t size)
+{
+	struct event ev = { .pid = pid };
+	char why[PATH_MAX + 64];
+	struct outcome o;
+
+	if (sig <= 0 || sig >= NSIG || (tree && sig != SIGKILL)) {
+		snprintf(details, size, "invalid signal %d%s", sig,
+			 tree ? " (a tree is killed with SIGKILL)" : "");
+		return -EINVAL;
+	}
+	/* Refuse before the lookup so PID 1 is refused even when unknown. */
+	if (refusal(rc, pid, NULL, why, sizeof(why))) {
+		snprintf(details, size, "refused: protected target (%s)", why);
+		return -EPERM;
+	}
+	ev.proc = proctable_lookup(rc->proctable, pid);
+	if (tree)
+		do_kill_tree(rc, &ev, &o);
+	else
+		do_signal(rc, &ev, sig, &o);
+	proc_info_put(ev.proc);
+	snprintf(details, size, "%s", o.details);
+	if (strcmp(o.result, ALERT_RESULT_SUCCESS) == 0)
+		return 0;
+	if (strncmp(o.details, "refused", 7) == 0)
+		return -EPERM;
+	if (strstr(o.details, "exited") || strstr(o.details, "unknown"))
+		return -ESRCH;
+	return -EIO;
+}

@@ -57,4 +57,23 @@ int response_ctx_init(struct response_ctx *rc, struct proctable *pt,
 void response_run(struct response_ctx *rc, const struct policy *p,
 		  const struct event *ev, json_t *alert);
 
+/**
+ * response_kill - signal one process (or kill its tree) on command: the
+ * control socket's kill, a script's senseon.kill().  Same pidfd path and
+ * the same refusals (PID 1, the sensor, protected programs) as a policy's
+ * kill / kill-tree.  Added for the control socket.
+ * @rc: the context
+ * @pid: the target, which must be in the process table
+ * @sig: the signal (with @tree only SIGKILL)
+ * @tree: kill @pid and its descendants (the kill-tree action)
+ * @details: receives what was done or why not, for the reply and audit
+ * @size: size of @details
+ *
+ * Returns 0 when the signal was delivered, -EPERM when the target is
+ * protected, -ESRCH when it is unknown or gone, -EINVAL for a bad @sig,
+ * or another negative errno.
+ */
+int response_kill(struct response_ctx *rc, pid_t pid, int sig, bool tree,
+		  char *details, size_t size);
+
 #endif
