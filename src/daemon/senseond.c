@@ -14,6 +14,7 @@
 #include "sink.h"
 #include "status.h"
 #include "execgate.h"
+#include "isolation.h"
 #include "event.h"
 #include "log.h"
 #include "proctable.h"
@@ -354,6 +355,10 @@ int main(int argc, char **argv)
 	/* Only when a loaded policy denies; a failure leaves execs ungated
 	 * and is reported by every deny alert, but does not stop detection. */
 	execgate_update(s);
+	/* A persisted isolation is re-applied here: after a reboot the host
+	 * is isolated again before we report ready. */
+	if ((rc = isolation_start(s)))
+		log_err("isolation: %s", strerror(-rc));
 
 	log_notice("senseond %s started (pid %d, node %s)", PACKAGE_VERSION,
 		   s->self_pid, s->cfg.node_name);
@@ -363,6 +368,7 @@ int main(int argc, char **argv)
 
 	atomic_store(&s->stopping, true);
 	execgate_stop(s);	/* first: nothing may wait on us while we stop */
+	isolation_stop(s);
 	if (s->cfg.process_source || s->cfg.exec_source)
 		source_proc_stop(s);
 	if (s->cfg.file_source)
