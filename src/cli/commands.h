@@ -30,6 +30,8 @@ int ctl_load_config(struct sensor_config *cfg);
 int cmd_status(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_quarantine(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
 #endif

@@ -28,6 +28,8 @@ static const struct {
 	{ "status", cmd_status, "show the daemon's counters and health" },
 	{ "policy", cmd_policy, "check policy files, replay events through them" },
 	{ "quarantine", cmd_quarantine, "list quarantined files or restore one" },
+	{ "kill", cmd_kill, "signal a process (or kill its tree) through the daemon" },
+	{ "alerts", cmd_alerts, "show recent alerts, or follow new ones" },
 	{ "audit", cmd_audit, "print, follow or verify the hash-chained audit log" },
 };
 
