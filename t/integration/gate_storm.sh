@@ -1,0 +1,99 @@
+#!/bin/bash
+# Exec gate under load, and its promise never to freeze the host:
+#  1. a storm of execs through the gate completes, every one answered once;
+#  2. SIGKILL of the daemon mid-storm lets the storm complete (the kernel
+#     releases every pending exec when the group fd closes);
+#  3. a stalled decision thread (SENSEON_GATE_TEST_STALL_MS) is answered by
+#     the watchdog within the deadline: ALLOW, or EPERM when fail-closed;
+#  4. SIGHUP reloads mid-storm neither block execs nor lose decisions:
+#     every exec of the denied program fails with EPERM throughout.
+# Only a tmpfs this test mounts is gated; daemon and storms run under timeout.
+. "$top_srcdir/t/integration/lib.sh"
+. "$top_srcdir/t/integration/gate_lib.sh"
+
+N=${GATE_STORM_EXECS:-3000}
+cp /usr/bin/true "$GATE/true"
+gate_script bad
+gate_config "exec_gate_deadline_ms: 2000"
+gate_policy deny.yaml "Gate Storm Deny" "$GATE/bad"
+
+# --- 1. a storm completes, every exec answered once ---
+sensor_start
+out=$(timeout 120 "$PY" "$T/storm.py" "$GATE/true" "$N" "$GATE/bad" 100) ||
+	fail "the storm of $N execs did not complete in 120 s: $out"
+[ "$(jfield "$out" "j['ok'] + j['bad_eperm']")" = "$N" ] ||
+	fail "expected all $N execs to succeed or (every 100th) fail with EPERM, saw: $out"
+wait_gate "g['allowed'] + g['denied'] >= $N" 5 ||
+	fail "expected execGate allowed+denied == $N, saw $(gate_status g)"
+[ "$(gate_status "g['allowed'] + g['denied']")" = "$N" ] ||
+	fail "expected exactly $N answers (one per exec), saw $(gate_status g)"
+[ "$(gate_status "g['denied']")" = "$(jfield "$out" "j['bad_eperm']")" ] ||
+	fail "expected execGate.denied to equal the EPERMs seen ($out), saw $(gate_status g)"
+note "storm: $out; gate: $(gate_status g)"
+
+# --- 2. SIGKILL mid-storm: the storm completes ---
+timeout 120 "$PY" "$T/storm.py" "$GATE/true" "$N" > "$T/storm2.json" &
+STORM=$!
+add_cleanup "kill -KILL $STORM 2>/dev/null"
+sleep 0.5
+kill -0 "$STORM" 2>/dev/null || fail "the storm ended before the daemon could be killed: $(cat "$T/storm2.json")"
+kill -KILL "$DAEMON_PID"
+rc=0; wait "$STORM" || rc=$?
+[ "$rc" = 0 ] || fail "expected the storm to complete after SIGKILL of senseond, exit $rc: $(cat "$T/storm2.json")"
+out=$(cat "$T/storm2.json")
+[ "$(jfield "$out" "j['ok']")" = "$N" ] || fail "expected $N successful execs across the SIGKILL, saw: $out"
+wait "$SENSOR_PID" 2>/dev/null || true
+note "SIGKILL mid-storm: $out"
+
+# --- 3. a stalled decider: the watchdog answers within the deadline ---
+DEADLINE=50
+sensor_config "file_source: false" "watch_paths: [/, $GATE]" "exec_gate_paths: [$GATE]" \
+	"exec_gate_deadline_ms: $DEADLINE"
+SENSEON_GATE_TEST_STALL_MS=5000 sensor_restart
+out=$(timeout 60 "$PY" "$T/storm.py" "$GATE/true" 20 "$GATE/bad" 10) ||
+	fail "execs under a stalled decider did not complete in 60 s: $out"
+[ "$(jfield "$out" "j['ok']")" = 18 ] || fail "expected 18 execs allowed by the watchdog, saw: $out"
+[ "$(jfield "$out" "j['bad_other'].get('ran', 0)")" = 2 ] ||
+	fail "expected fail-open: the denied program allowed by the watchdog twice, saw: $out"
+max=$(jfield "$out" "j['max_ms']")
+"$PY" -c "import sys; sys.exit(0 if $max < $DEADLINE + 450 else 1)" ||
+	fail "expected every exec answered near the $DEADLINE ms deadline (not the 5 s stall), slowest took $max ms"
+wait_gate "g['deadlineAnswers'] >= 20" 5 ||
+	fail "expected execGate.deadlineAnswers >= 20, saw $(gate_status g)"
+note "stall, fail-open: slowest exec $max ms; gate: $(gate_status g)"
+sensor_stop || true
+
+sensor_config "file_source: false" "watch_paths: [/, $GATE]" "exec_gate_paths: [$GATE]" \
+	"exec_gate_deadline_ms: $DEADLINE" "exec_gate_fail_closed: true"
+SENSEON_GATE_TEST_STALL_MS=5000 sensor_restart
+out=$(timeout 60 "$PY" "$T/storm.py" "$GATE/true" 5) || fail "fail-closed execs did not complete: $out"
+[ "$(jfield "$out" "j['errors'].get('EPERM', 0)")" = 5 ] ||
+	fail "expected fail-closed: 5 execs denied (EPERM) by the watchdog, saw: $out"
+note "stall, fail-closed: $out"
+sensor_stop || true
+
+# --- 4. SIGHUP reloads mid-storm ---
+sensor_config "file_source: false" "watch_paths: [/, $GATE]" "exec_gate_paths: [$GATE]" \
+	"exec_gate_deadline_ms: 2000"
+sensor_restart
+timeout 120 "$PY" "$T/storm.py" "$GATE/true" "$N" "$GATE/bad" 50 > "$T/storm4.json" &
+STORM=$!
+add_cleanup "kill -KILL $STORM 2>/dev/null"
+for i in 1 2 3 4 5 6; do
+	sleep 0.3
+	# a new policy set each time: the denied program stays denied
+	gate_policy deny.yaml "Gate Storm Deny $i" "$GATE/bad"
+	sensor_signal HUP
+done
+rc=0; wait "$STORM" || rc=$?
+out=$(cat "$T/storm4.json")
+[ "$rc" = 0 ] || fail "expected the storm to complete across reloads, exit $rc: $out"
+[ "$(jfield "$out" "j['ok']")" = $(( N - N / 50 )) ] || fail "expected $(( N - N / 50 )) successful execs, saw: $out"
+[ "$(jfield "$out" "j['bad_eperm']")" = $(( N / 50 )) ] ||
+	fail "expected every one of $(( N / 50 )) execs of the denied program to fail with EPERM across reloads, saw: $out"
+n=$(grep -c 'policies reloaded' "$T/senseond.err")
+[ "$n" -ge 6 ] || fail "expected 6 reloads in the log, saw $n"
+wait_gate "g['allowed'] + g['denied'] == $N" 5 ||
+	fail "expected exactly $N answers across the reloads, saw $(gate_status g)"
+[ "$(gate_status "g['deadlineAnswers']")" = 0 ] || fail "expected no deadline answers, saw $(gate_status g)"
+note "reloads mid-storm: $out; gate: $(gate_status g)"
