@@ -21,6 +21,7 @@
 #include "alert.h"
 #include "response.h"
 #include "execgate.h"
+#include "audit.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -96,6 +97,52 @@ int pipeline_check_policy(const char *path)
 	return 0;
 }
 
+/*
+ * Audit records of the pipeline (docs/audit.md).  Each response action is
+ * on disk before its alert goes out, so no reported action lacks a record.
+ */
+static void audit_or_log(const char *type, json_t *fields)
+{
+	int rc = audit_append(type, fields);
+
+	if (rc)
+		log_err("audit record %s not written: %s", type, strerror(-rc));
+}
+
+static void audit_policy_reload(struct sensor *s, const struct policy_set *ps,
+				const char *err)
+{
+	audit_or_log("policy.reload", json_pack("{s:s, s:b, s:I, s:s*}",
+		"policyDir", s->cfg.policy_dir, "ok", ps != NULL,
+		"policies", (json_int_t)(ps ? ps->n_policies : 0), "error", ps ? NULL : err));
+}
+
+static void audit_responses(const struct policy *p, const json_t *alert)
+{
+	const json_t *proc = json_object_get(alert, "process");
+	const json_t *file = json_object_get(alert, "file");
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(json_object_get(alert, "notifications"), i, n) {
+		const json_t *mf = json_object_get(n, "message_fields");
+		const char *type = json_string_value(json_object_get(n, "type"));
+
+		if (!type || strcmp(type, "response"))
+			continue;
+		audit_or_log("response.action", json_pack(
+			"{s:s*, s:s, s:O*, s:O*, s:O*, s:O*, s:O*, s:O*, s:O*}",
+			"alert", alert_uuid(alert), "policy", p->name,
+			"action", json_object_get(mf, "action_type"),
+			"targetType", json_object_get(mf, "action_target_type"),
+			"pid", json_object_get(proc, "pid"),
+			"exe", json_object_get(proc, "exe"),
+			"path", json_object_get(file, "path"),
+			"result", json_object_get(mf, "action_result"),
+			"details", json_object_get(mf, "action_result_details")));
+	}
+}
+
 /* A bad policy file leaves the running set in force: a typo must never
  * switch detection off. */
 void pipeline_reload(struct sensor *s)
@@ -109,6 +156,7 @@ void pipeline_reload(struct sensor *s)
 		return;
 	}
 	ps = load_policies(s->cfg.policy_dir, err, sizeof(err));
+	audit_policy_reload(s, ps, err);
 	if (!ps) {
 		log_err("policies not reloaded, the running ones stay in force: %s", err);
 		return;
@@ -144,6 +192,7 @@ static void raise_alerts(struct sensor *s, const struct event *ev)
 			continue;
 		/* Act first: the target may be about to exit or finish. */
 		response_run(&responses, hits[i], ev, alert);
+		audit_responses(hits[i], alert);
 		if (!s->foreground)
 			log_msg(alert_syslog_priority(hits[i]->priority), "alert %s: %s (pid %d)",
 				alert_uuid(alert), hits[i]->name, ev->pid);
