@@ -15,6 +15,7 @@
 #include "status.h"
 #include "execgate.h"
 #include "isolation.h"
+#include "audit.h"
 #include "event.h"
 #include "log.h"
 #include "proctable.h"
@@ -176,16 +177,41 @@ static int load_config(struct sensor *s)
 	return 0;
 }
 
+/*
+ * audit_daemon - one audit record of the daemon's life (start, stop,
+ * reload).  Without an audit log (audit_open failed, already logged)
+ * there is nothing more to say.
+ */
+static void audit_daemon(struct sensor *s, const char *type, json_t *fields)
+{
+	int rc;
+
+	json_object_set_new(fields, "pid", json_integer(s->self_pid));
+	rc = audit_append(type, fields);
+	if (rc && rc != -ENOTCONN)
+		log_err("audit record %s not written: %s", type, strerror(-rc));
+}
+
 static void reload(struct sensor *s)
 {
 	char err[1024];
+	bool ok = true;
+	int rc;
 
 	log_notice("SIGHUP: reloading %s", s->config_path);
 	if (access(s->config_path, F_OK) == 0 &&
-	    config_load(&s->cfg, s->config_path, err, sizeof(err)))
+	    config_load(&s->cfg, s->config_path, err, sizeof(err))) {
 		log_err("configuration not reloaded, keeping the running one: %s", err);
-	else
+		ok = false;
+	} else {
 		log_set_level(log_level_from_name(s->cfg.log_level));
+	}
+	/* logrotate renamed audit.jsonl: the chain goes on in a new file */
+	rc = audit_reopen();
+	if (rc && rc != -ENOTCONN)
+		log_err("audit log not reopened: %s", strerror(-rc));
+	audit_daemon(s, "config.reload", json_pack("{s:s, s:b, s:s*}", "file", s->config_path,
+						   "ok", ok, "error", ok ? NULL : err));
 	sink_reopen(s);
 	pipeline_reload(s);
 }
@@ -362,6 +388,9 @@ int main(int argc, char **argv)
 
 	log_notice("senseond %s started (pid %d, node %s)", PACKAGE_VERSION,
 		   s->self_pid, s->cfg.node_name);
+	audit_daemon(s, "sensor.start", json_pack("{s:s, s:s, s:s*, s:s}",
+		"version", PACKAGE_VERSION, "config", s->config_path,
+		"nodeName", s->cfg.node_name, "sensorId", s->sensor_id));
 	sd_notify(0, "READY=1");
 	rc = main_loop(s, sfd) ? EXIT_FAILURE : 0;
 	sd_notify(0, "STOPPING=1");
@@ -374,6 +403,7 @@ int main(int argc, char **argv)
 	if (s->cfg.file_source)
 		source_file_stop(s);
 	pipeline_drain(s);	/* what the sources queued before they stopped */
+	audit_daemon(s, "sensor.stop", json_pack("{s:i}", "exitStatus", rc));
 	status_write(s);
 	pipeline_fini(s);
 	sink_close();
