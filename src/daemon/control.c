@@ -561,6 +561,23 @@ static void conn_fatal(struct control_conn *c, const char *fmt, ...)
 	control_reply(c, json_pack("{s:b, s:s}", "ok", 0, "error", buf), 1);
 }
 
+/*
+ * Closing a Unix socket with unread input resets the peer, which then
+ * loses the error reply still queued for it: drop what the client sent
+ * (bounded, without waiting) before the caller closes.
+ */
+static void conn_drain(struct control_conn *c)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t r;
+
+	shutdown(c->fd, SHUT_WR);
+	while (total < PROTO_MAX_PAYLOAD &&
+	       (r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		total += (size_t)r;
+}
+
 /* Run one request.  Returns 0 to go on, <0 to close the connection. */
 static int conn_dispatch(struct control_conn *c, const json_t *req)
 {
@@ -571,6 +588,7 @@ static int conn_dispatch(struct control_conn *c, const json_t *req)
 
 	if (!json_is_integer(id) || !cmd) {
 		conn_fatal(c, "malformed request: needs an integer \"id\" and a string \"cmd\"");
+		conn_drain(c);
 		return -EBADMSG;
 	}
 	c->req_id = id;
@@ -603,11 +621,13 @@ static void conn_serve(struct control_conn *c)
 			log_warn("control: malformed frame from PID %d: %s; closing",
 				 (int)c->peer.pid, strerror(-err));
 			conn_fatal(c, "malformed frame: %s", strerror(-err));
+			conn_drain(c);
 			return;
 		}
 		if (f.kind != PROTO_JSON) {
 			proto_frame_free(&f);
 			conn_fatal(c, "malformed frame: a data frame outside a transfer");
+			conn_drain(c);
 			return;
 		}
 		err = conn_dispatch(c, f.json);
@@ -795,11 +815,12 @@ static void *acceptor_thread(void *arg)
 /* The socket's directory: created 0700, or tightened to 0700 if ours. */
 static int socket_dir(const char *path)
 {
-	char dir[sizeof(ctl.path)];
+	char copy[sizeof(ctl.path)];
+	const char *dir;
 	struct stat st;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	snprintf(dir, sizeof(dir), "%s", dirname(dir));
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
 	if (stat(dir, &st))

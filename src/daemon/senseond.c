@@ -15,6 +15,8 @@
 #include "status.h"
 #include "execgate.h"
 #include "isolation.h"
+#include "control.h"
+#include "scripts.h"
 #include "audit.h"
 #include "event.h"
 #include "log.h"
@@ -61,6 +63,12 @@ void sensor_push(struct sensor *s, enum source_id src, struct event *ev)
 	atomic_fetch_add(&s->stats[src].lost, 1);
 	atomic_store(&s->need_resync, true);
 	event_free(ev);
+}
+
+/* A copy of each audit hash off the file, so a rewritten log shows. */
+static void audit_hash_to_log(uint64_t seq, const char *type, const char *hash)
+{
+	log_info("audit record %llu %s %s", (unsigned long long)seq, type, hash);
 }
 
 static void usage(FILE *fp)
@@ -329,6 +337,12 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 	if (make_dirs(s) || load_sensor_id(s))
 		return EXIT_CONFIG;
+	/* Control, scripts and isolation: audit first, so every action is
+	 * recorded; without the log, detection goes on but the control
+	 * socket refuses clients (control.c fails closed). */
+	audit_set_notify(audit_hash_to_log);
+	if ((rc = audit_open(s->cfg.log_dir)))
+		log_err("audit log %s/%s: %s", s->cfg.log_dir, AUDIT_FILE, strerror(-rc));
 	s->queue = queue_new((size_t)s->cfg.queue_size);
 	s->proctable = proctable_new("/proc");
 	if (!s->queue || !s->proctable) {
@@ -366,6 +380,10 @@ int main(int argc, char **argv)
 			return EXIT_KERNEL;
 		}
 	}
+	/* The script worker starts here, as full root and before the drop,
+	 * so analyst scripts keep every capability (DESIGN.md, Privilege);
+	 * it is exec'd, so the daemon's fds and threads do not follow it. */
+	scripts_start(s);
 	if (drop_capabilities())
 		log_warn("could not drop capabilities; running with full root");
 	/* Before the gate opens: a crash must close its fd before dumping. */
@@ -385,6 +403,11 @@ int main(int argc, char **argv)
 	 * is isolated again before we report ready. */
 	if ((rc = isolation_start(s)))
 		log_err("isolation: %s", strerror(-rc));
+	if ((rc = scripts_init(s)))
+		log_err("scripts: %s", strerror(-rc));
+	/* Last: every command is registered before clients can connect. */
+	if ((rc = control_start(s)))
+		log_err("control socket %s: %s", s->cfg.control_socket, strerror(-rc));
 
 	log_notice("senseond %s started (pid %d, node %s)", PACKAGE_VERSION,
 		   s->self_pid, s->cfg.node_name);
@@ -397,6 +420,8 @@ int main(int argc, char **argv)
 
 	atomic_store(&s->stopping, true);
 	execgate_stop(s);	/* first: nothing may wait on us while we stop */
+	control_stop(s);	/* no new commands while the rest winds down */
+	scripts_stop(s);
 	isolation_stop(s);
 	if (s->cfg.process_source || s->cfg.exec_source)
 		source_proc_stop(s);
@@ -410,6 +435,7 @@ int main(int argc, char **argv)
 	close(sfd);
 	queue_free(s->queue);
 	proctable_free(s->proctable);
+	audit_close();
 	config_free(&s->cfg);
 	log_notice("senseond stopped");
 	return rc;
