@@ -165,8 +165,7 @@ int cmd_isolate(int argc, char **argv)
 		fprintf(stderr, "senseonctl isolate: warning: audit record not written\n");
 	if (rc) {
 		fprintf(stderr, "senseonctl isolate: %s\n", err);
-		rc = rc == -EPERM ? CTL_EXIT_FAILURE :
-		     rc == -EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_FAILURE;
+		rc = rc == -EINVAL ? CTL_EXIT_INVALID : CTL_EXIT_FAILURE;
 	} else {
 		print_state(&st, true);
 	}
