@@ -1,12 +1,14 @@
 #!/bin/bash
-# Build the policy parser fuzzer with clang (libFuzzer + AddressSanitizer)
-# and run it for N seconds on a seed corpus made from policy/*.yaml.
+# Build the fuzzers with clang (libFuzzer + AddressSanitizer) and run each
+# for N seconds: the policy parser (seed corpus: policy/*.yaml) and the
+# control protocol's frame parser (seed corpus: a few valid frames).
 #
-#   t/fuzz/run.sh [SECONDS]     build and fuzz (default 30 s); non-zero on a crash
+#   t/fuzz/run.sh [SECONDS]     build and fuzz each (default 30 s); non-zero on a crash
 #   t/fuzz/run.sh --build-only  just build (what `make fuzz` runs)
 #
-# FUZZ_OUT is where the binary, corpus and crash files go (default
-# ./fuzz-out).  Needs clang (Debian: apt-get install clang).
+# FUZZ_OUT is where the binaries, corpora and crash files go (default
+# ./fuzz-out; one corpus/ and crashes/ per target below it).  Needs clang
+# (Debian: apt-get install clang).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -29,6 +31,13 @@ clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	"$src/src/lib/filehash.c" "$src/src/lib/event.c" \
 	$(pkg-config --libs yaml-0.1 libcrypto) -lpthread -o "$out/fuzz_policy"
 echo "built $out/fuzz_policy"
+# The frame codec alone: it depends on jansson only.
+clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -I"$src/src/lib" \
+	$(pkg-config --cflags jansson) \
+	"$here/fuzz_protocol.c" "$src/src/lib/protocol.c" \
+	$(pkg-config --libs jansson) -o "$out/fuzz_protocol"
+echo "built $out/fuzz_protocol"
 [ -z "$build_only" ] || exit 0
 
 corpus="$out/corpus"
@@ -37,3 +46,18 @@ cp "$src"/policy/*.yaml "$src"/policy/examples/*.yaml "$corpus/"
 # libFuzzer exits non-zero (and writes crash-*) on any crash, leak or abort.
 "$out/fuzz_policy" -max_total_time="$secs" -max_len=8192 -timeout=10 \
 	-artifact_prefix="$out/crashes/" -print_final_stats=1 "$corpus"
+
+# Seeds: a request, a data chunk, an end with a summary, two frames back
+# to back (the fuzzer mutates lengths and kinds from there).
+pcorpus="$out/protocol-corpus"
+mkdir -p "$pcorpus" "$out/protocol-crashes"
+frame() {
+	local n=${#2}
+	printf "\\x$(printf %02x $((n >> 24 & 255)))\\x$(printf %02x $((n >> 16 & 255)))\\x$(printf %02x $((n >> 8 & 255)))\\x$(printf %02x $((n & 255)))%s%s" "$1" "$2"
+}
+frame j '{"id":1,"cmd":"status"}' > "$pcorpus/request"
+frame d 'some file bytes' > "$pcorpus/data"
+frame e '{"size":15,"sha256":"00"}' > "$pcorpus/end"
+{ frame j '{"id":2,"cmd":"kill","pid":42,"tree":true}'; frame e ''; } > "$pcorpus/two"
+"$out/fuzz_protocol" -max_total_time="$secs" -max_len=65536 -timeout=10 \
+	-artifact_prefix="$out/protocol-crashes/" -print_final_stats=1 "$pcorpus"
