@@ -7,9 +7,12 @@
 #    CAP_DAC_OVERRIDE to get past the mode) by SO_PEERCRED, with the
 #    refusal in audit.jsonl
 #  - malformed frames (garbage JSON, oversize, bad kind) get an error
-#    reply and a hang-up; the daemon lives and still answers
+#    reply and a hang-up; the daemon lives and still answers; a 17th
+#    simultaneous connection is refused
 #  - alerts --follow sees an alert raised after it started; alerts -n
 #    lists it afterwards
+#  - after a clean stop the socket is gone and status falls back to
+#    status.json
 . "${top_srcdir:-$(dirname "$0")/../..}/t/integration/lib.sh"
 
 [ -x "$SENSEOND" ] || skip "senseond not built"
@@ -207,6 +210,25 @@ assert reply["id"] == 5 and reply["ok"] is False and "unknown command" in reply[
 s.sendall(frame("j", b'{"id":6,"cmd":"status"}'))
 reply = json.loads(recv_frame(s)[1])
 assert reply["id"] == 6 and reply["ok"] is True and reply["status"]["pid"] > 0, reply
+
+# 16 connections at once are served (s is one of them); the 17th is refused
+conns = [s]
+for i in range(15):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(5)
+    c.connect(sys.argv[1])
+    hello = json.loads(recv_frame(c)[1])
+    assert hello["ok"] is True, ("connection %d" % (i + 2), hello)
+    conns.append(c)
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.settimeout(5)
+c.connect(sys.argv[1])
+reply = json.loads(recv_frame(c)[1])
+assert reply["ok"] is False and "too many connections" in reply["error"], reply
+assert recv_frame(c) is None, "expected the 17th connection to be closed"
+for c in conns:
+    c.close()
+print("# 17th connection -> " + reply["error"])
 PY
 daemon_alive "after malformed frames"
 ctl status >/dev/null || fail "status failed after malformed frames"
@@ -237,4 +259,7 @@ grep -q '"Control Test Alert"' <<<"$out" || fail "alerts -n 5 does not list the 
 daemon_alive "at the end"
 sensor_stop || fail "senseond exited with status $? on SIGTERM"
 [ ! -e "$SOCK" ] || fail "the control socket was left behind after a clean stop"
+# no socket: status falls back to the last status.json
+out=$(ctl status 2>&1) || true
+grep -q "status.json" <<<"$out" || fail "expected status to fall back to status.json, saw: $out"
 exit 0
