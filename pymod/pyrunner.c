@@ -31,12 +31,16 @@
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <linux/sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -205,12 +209,12 @@ static void report_setup_error(const char *what, int err)
 }
 
 /* Arrange fds 0-3 and close everything else, then run. */
-static void child_setup(int *fds, json_t *req)
+static void child_setup(int *fds, json_t *req, bool born_in_cgroup)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	setsid();	/* a process group the daemon can kill as a whole */
-	if (fds[FD_CGROUP] >= 0) {
+	if (fds[FD_CGROUP] >= 0 && !born_in_cgroup) {
 		int err = join_cgroup(fds[FD_CGROUP]);
 
 		if (err) {
@@ -259,12 +263,12 @@ pyerr:
 	return 1;
 }
 
-static void run_child(int *fds, json_t *req)
+static void run_child(int *fds, json_t *req, bool born_in_cgroup)
 {
 	int status;
 
 	PyOS_AfterFork_Child();
-	child_setup(fds, req);
+	child_setup(fds, req, born_in_cgroup);
 	status = child_run();
 	/* No Py_Finalize: atexit already ran, and tearing down the
 	 * interpreter would only cost time and risk a script's broken
@@ -326,11 +330,45 @@ static void write_int(int fd, int v)
 	while (rc < 0 && errno == EINTR);
 }
 
+/*
+ * fork_into - fork straight into the script's cgroup (clone3 with
+ * CLONE_INTO_CGROUP).  Moving a process afterwards through cgroup.procs
+ * takes the cgroup threadgroup lock for writing, which waits for an RCU
+ * grace period: about 20 ms, most of a script's start-up.  Without a
+ * cgroup, or on a kernel without clone3, a plain fork().
+ *
+ * The zygote is single-threaded and holds no libc lock here, which is
+ * what makes a raw clone3 safe; libc's cached thread id in the child is
+ * then the zygote's, which only matters to raise()/pthread_kill(), where
+ * the kernel refuses the stale id (tgkill checks the thread group), so a
+ * script's abort() still ends only the script.
+ */
+static pid_t fork_into(int cgfd, bool *in_cgroup)
+{
+	struct clone_args args = {
+		.flags = CLONE_INTO_CGROUP,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)cgfd,
+	};
+	long pid;
+
+	*in_cgroup = false;
+	if (cgfd < 0)
+		return fork();
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid >= 0) {
+		*in_cgroup = true;
+		return (pid_t)pid;
+	}
+	return fork();	/* ENOSYS, or E2BIG on old kernels: join by hand */
+}
+
 static void spawn(int sock)
 {
 	int fds[REQ_FDS] = { -1, -1, -1, -1, -1 }, nfds;
 	json_t *req = recv_request(sock, fds, &nfds);
 	struct child *slot = child_slot(0);
+	bool in_cgroup = false;
 	pid_t pid;
 
 	if (!req || nfds < FD_CGROUP || !slot) {
@@ -341,10 +379,10 @@ static void spawn(int sock)
 	if (nfds == FD_CGROUP)
 		fds[FD_CGROUP] = -1;
 	PyOS_BeforeFork();
-	pid = fork();
+	pid = fork_into(fds[FD_CGROUP], &in_cgroup);
 	if (pid == 0) {
 		close(sock);
-		run_child(fds, req);
+		run_child(fds, req, in_cgroup);
 	}
 	PyOS_AfterFork_Parent();
 	if (pid < 0) {
@@ -428,6 +466,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* Orphans of scripts come back to us to be reaped (reap() takes any
+	 * child), not to an init that may be slow or absent in a container. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	/* Children inherit 0-2 until they replace them; never the daemon's. */
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {

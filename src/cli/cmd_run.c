@@ -405,6 +405,12 @@ int cmd_run(int argc, char **argv)
 	}
 	o.args = argv + optind + 1;
 	o.nargs = argc - optind - 1;
+	/* getopt moves options out of SCRIPT's way but leaves a "--" that
+	 * came after SCRIPT: it only ended our options. */
+	if (o.nargs > 0 && strcmp(o.args[0], "--") == 0) {
+		o.args++;
+		o.nargs--;
+	}
 	rc = ctl_run_script(&o);
 	free(code);
 	return rc;

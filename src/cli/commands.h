@@ -36,5 +36,26 @@ int cmd_isolation(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_upload(int argc, char **argv);
+int cmd_download(int argc, char **argv);
+
+/* One script run through the daemon (cmd_run.c), shared by run, upload
+ * and download. */
+#define CTL_RUN_MAX_PUTS	16
+struct ctl_run_opts {
+	const char *code;	/* the script's text, or NULL: ... */
+	const char *name;	/* ... a shipped script of this name */
+	char **args;
+	int nargs;
+	double timeout;		/* seconds, 0: the daemon's default */
+	long long memory;	/* bytes, 0: the daemon's default */
+	const char *outdir;	/* where uploads are saved (default .) */
+	bool quiet;		/* no notes on stderr (upload) */
+	struct { const char *name, *path; } puts[CTL_RUN_MAX_PUTS];
+	int nputs;
+};
+/* ctl_run_script - run it, stream its output; the script's exit status. */
+int ctl_run_script(const struct ctl_run_opts *o);
 
 #endif

@@ -34,6 +34,9 @@ static const struct {
 	{ "kill", cmd_kill, "signal a process (or kill its tree) through the daemon" },
 	{ "alerts", cmd_alerts, "show recent alerts, or follow new ones" },
 	{ "audit", cmd_audit, "print, follow or verify the hash-chained audit log" },
+	{ "run", cmd_run, "run a Python script on this host, stream its output" },
+	{ "upload", cmd_upload, "copy a file from this host (sha256 checked)" },
+	{ "download", cmd_download, "write a file to this host, atomically" },
 };
 
 static void usage(FILE *fp)

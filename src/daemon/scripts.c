@@ -1293,7 +1293,6 @@ static int handle_run(struct control_conn *c, const json_t *req)
 	struct run *r = calloc(1, sizeof(*r));
 	char why[1024] = "";
 	json_t *res;
-	int err;
 
 	if (!r)
 		return control_error(c, "out of memory");
@@ -1318,10 +1317,10 @@ static int handle_run(struct control_conn *c, const json_t *req)
 		 (unsigned long long)r->id, (long long)json_integer_value(json_object_get(res, "exit")),
 		 r->timed_out ? ", timed out" : "", r->truncated ? ", output truncated" : "",
 		 (unsigned long long)ms_since(r->t0));
-	err = control_reply(c, res, 1);
+	/* The cgroup is gone before "done": nothing of the script is left. */
 	run_cleanup(r);
 	free(r);
-	return err;
+	return control_reply(c, res, 1);
 refuse:
 	audit_append("script.refused", json_pack("{s:I, s:s, s:s}", "run", (json_int_t)r->id,
 						 "name", r->name[0] ? r->name : "?", "reason", why));
