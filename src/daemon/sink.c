@@ -6,12 +6,15 @@
  * the main loop thread writes here.  Output is block-buffered and flushed
  * when the pipeline runs out of queued events, so a storm costs one
  * write(2) per batch rather than one per event, while an idle sensor
- * shows each event at once.
+ * shows each event at once.  Lines are formatted into one reused buffer
+ * (no malloc per line); events skip jansson entirely (event_json_line).
  */
 #include "sink.h"
 #include "control.h"
 #include "sensor.h"
 #include "log.h"
+#include "event_json.h"
+#include "jsonbytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +26,7 @@
 
 static FILE *events_fp, *alerts_fp;
 static bool stdout_events, stdout_alerts;
+static struct jbuf line;	/* the main loop's one line buffer */
 
 static FILE *open_log(const char *dir, const char *name)
 {
@@ -71,6 +75,7 @@ void sink_close(void)
 	if (alerts_fp)
 		fclose(alerts_fp);
 	events_fp = alerts_fp = NULL;
+	jbuf_free(&line);
 }
 
 int sink_reopen(struct sensor *s)
@@ -79,49 +84,77 @@ int sink_reopen(struct sensor *s)
 	return sink_open(s);
 }
 
-static void write_line(FILE *fp, const char *line)
+static void write_line(FILE *fp, const char *data, size_t len)
 {
-	fputs(line, fp);
-	fputc('\n', fp);
+	fwrite_unlocked(data, 1, len, fp);
+	fputc_unlocked('\n', fp);
+}
+
+/*
+ * @js as one compact, NUL-terminated line in the line buffer; steals the
+ * reference.  json_dumpb() says how much it needs when the buffer is too
+ * small: grow once and dump again.
+ */
+static int dump_line(json_t *js)
+{
+	size_t need;
+	int rc = -ENOMEM;
+
+	if (!js)
+		return rc;
+	jbuf_reset(&line);
+	need = json_dumpb(js, line.data, line.cap, JSON_COMPACT);
+	if (need && need >= line.cap && jbuf_reserve(&line, need + 1))
+		need = json_dumpb(js, line.data, line.cap, JSON_COMPACT);
+	if (need && need < line.cap) {
+		line.data[need] = '\0';
+		line.len = need;
+		rc = 0;
+	}
+	json_decref(js);
+	return rc;
 }
 
 void sink_event(json_t *ev)
 {
-	char *line;
-
 	if (!events_fp && !stdout_events) {
 		json_decref(ev);
 		return;
 	}
-	line = json_dumps(ev, JSON_COMPACT);
-	json_decref(ev);
-	if (!line)
+	if (dump_line(ev))
 		return;
 	if (events_fp)
-		write_line(events_fp, line);
+		write_line(events_fp, line.data, line.len);
 	if (stdout_events)
-		write_line(stdout, line);
-	free(line);
+		write_line(stdout, line.data, line.len);
+}
+
+void sink_write_event(const struct event *ev, const char *node_name)
+{
+	if (!events_fp && !stdout_events)
+		return;
+	if (event_json_line(ev, node_name, &line))
+		return;
+	if (events_fp)
+		write_line(events_fp, line.data, line.len);
+	if (stdout_events)
+		write_line(stdout, line.data, line.len);
 }
 
 void sink_alert(json_t *alert)
 {
-	char *line = json_dumps(alert, JSON_COMPACT);
-
-	json_decref(alert);
-	if (!line)
+	if (dump_line(alert))
 		return;
 	if (alerts_fp) {
-		write_line(alerts_fp, line);
+		write_line(alerts_fp, line.data, line.len);
 		/* alerts are rare and precious: do not sit on them */
 		fflush(alerts_fp);
 	}
 	if (stdout_alerts) {
-		write_line(stdout, line);
+		write_line(stdout, line.data, line.len);
 		fflush(stdout);
 	}
-	control_publish_alert(line);	/* senseonctl alerts --follow */
-	free(line);
+	control_publish_alert(line.data);	/* senseonctl alerts --follow */
 }
 
 void sink_flush(void)

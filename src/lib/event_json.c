@@ -2,9 +2,18 @@
 /*
  * event_json - encode events as JSON objects and decode them for replay.
  *
- * Overview: stateless; jansson does the escaping, jsonbytes keeps
- * hostile byte strings lossless.  Field names here are the public event
- * format documented in README.md: change them only with the docs.
+ * Overview: stateless but for a per-thread cache of the formatted
+ * second in format_rfc3339().  Two encoders of one format: the json_t
+ * builders (alerts, replay, tools) and event_json_line(), which writes the
+ * same object straight into a jbuf for the sink, because building and
+ * dumping jansson objects was the largest per-event cost of the daemon.
+ * jsonbytes keeps hostile byte strings lossless in both.  Field names
+ * here are the public event format documented in README.md: change them
+ * only with the docs, and in both encoders (the unit test compares them).
+ *
+ * File events carry a brief process object (pid, ppid, uid, user, exe,
+ * comm, containerId): a storm of writes by one process would otherwise
+ * repeat its argv and cwd on every line.  The exec event has them.
  */
 #include "event_json.h"
 #include "event.h"
@@ -14,14 +23,36 @@
 #include <string.h>
 #include <time.h>
 
+/* Events come many per second: format each second once per thread. */
+static __thread time_t base_sec = -1;
+static __thread char base_str[32];
+static __thread size_t base_len;
+
 void format_rfc3339(const struct timespec *ts, char *buf, size_t size)
 {
+	char out[48];
+	long ns = ts->tv_nsec;
 	struct tm tm;
-	char base[32];
+	size_t n;
 
-	gmtime_r(&ts->tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%09ldZ", base, ts->tv_nsec);
+	if (ts->tv_sec != base_sec) {
+		gmtime_r(&ts->tv_sec, &tm);
+		base_len = strftime(base_str, sizeof(base_str), "%Y-%m-%dT%H:%M:%S", &tm);
+		base_sec = ts->tv_sec;
+	}
+	if (ns < 0 || ns > 999999999) {
+		snprintf(buf, size, "%s.%09ldZ", base_str, ns);
+		return;
+	}
+	memcpy(out, base_str, base_len);
+	n = base_len;
+	out[n++] = '.';
+	for (int i = 8; i >= 0; i--, ns /= 10)
+		out[n + (size_t)i] = (char)('0' + ns % 10);
+	n += 9;
+	out[n++] = 'Z';
+	out[n] = '\0';
+	snprintf(buf, size, "%s", out);
 }
 
 static int parse_rfc3339(const char *s, struct timespec *ts)
@@ -59,7 +90,7 @@ json_t *proc_info_to_json(const struct proc_info *pi)
 	json_object_set_new(p, "euid", json_integer(pi->euid));
 	json_object_set_new(p, "gid", json_integer(pi->gid));
 	if (pi->user)
-		json_object_set_new(p, "user", json_string(pi->user));
+		json_object_set_new(p, "user", json_lossy_string(pi->user, strlen(pi->user)));
 	if (pi->exe.data)
 		json_set_bytes(p, "exe", pi->exe.data, pi->exe.len);
 	if (pi->cmdline.data)
@@ -76,7 +107,8 @@ json_t *proc_info_to_json(const struct proc_info *pi)
 	if (pi->cgroup)
 		json_object_set_new(p, "cgroup", json_lossy_string(pi->cgroup, strlen(pi->cgroup)));
 	if (pi->container_id) {
-		json_object_set_new(p, "containerId", json_string(pi->container_id));
+		json_object_set_new(p, "containerId",
+				    json_lossy_string(pi->container_id, strlen(pi->container_id)));
 		if (pi->container_runtime)
 			json_object_set_new(p, "containerRuntime",
 					    json_string(pi->container_runtime));
@@ -87,6 +119,28 @@ json_t *proc_info_to_json(const struct proc_info *pi)
 		json_object_set_new(p, "resynced", json_true());
 	if (pi->parent && pi->parent->exe.data)
 		json_set_bytes(p, "parentExe", pi->parent->exe.data, pi->parent->exe.len);
+	return p;
+}
+
+/* The brief process object of file events (see the Overview). */
+static json_t *proc_brief_to_json(const struct proc_info *pi)
+{
+	json_t *p = json_object();
+
+	if (!p)
+		return NULL;
+	json_object_set_new(p, "pid", json_integer(pi->pid));
+	json_object_set_new(p, "ppid", json_integer(pi->ppid));
+	json_object_set_new(p, "uid", json_integer(pi->uid));
+	if (pi->user)
+		json_object_set_new(p, "user", json_lossy_string(pi->user, strlen(pi->user)));
+	if (pi->exe.data)
+		json_set_bytes(p, "exe", pi->exe.data, pi->exe.len);
+	if (pi->comm)
+		json_object_set_new(p, "comm", json_lossy_string(pi->comm, strlen(pi->comm)));
+	if (pi->container_id)
+		json_object_set_new(p, "containerId",
+				    json_lossy_string(pi->container_id, strlen(pi->container_id)));
 	return p;
 }
 
@@ -102,7 +156,7 @@ json_t *event_to_json(const struct event *ev, const char *node_name)
 	json_object_set_new(o, "seq", json_integer((json_int_t)ev->seq));
 	json_object_set_new(o, "type", json_string(event_type_name(ev->type)));
 	if (node_name)
-		json_object_set_new(o, "nodeName", json_string(node_name));
+		json_object_set_new(o, "nodeName", json_lossy_string(node_name, strlen(node_name)));
 	if (ev->pid)
 		json_object_set_new(o, "pid", json_integer(ev->pid));
 	if (ev->tid && ev->tid != ev->pid)
@@ -147,8 +201,147 @@ json_t *event_to_json(const struct event *ev, const char *node_name)
 	if (ev->flags & EVENT_F_PROC_GONE)
 		json_object_set_new(o, "processGone", json_true());
 	if (ev->proc)
-		json_object_set_new(o, "process", proc_info_to_json(ev->proc));
+		json_object_set_new(o, "process", event_is_file(ev) ?
+				    proc_brief_to_json(ev->proc) : proc_info_to_json(ev->proc));
 	return o;
+}
+
+/* ---- the same objects, written straight into a jbuf ---- */
+
+static void line_str(struct jbuf *b, const char *key, const char *s)
+{
+	if (s)
+		jbuf_lossy(b, key, s, strlen(s));
+}
+
+static void line_proc_brief(struct jbuf *b, const struct proc_info *pi)
+{
+	jbuf_open(b, "process", '{');
+	jbuf_int(b, "pid", pi->pid);
+	jbuf_int(b, "ppid", pi->ppid);
+	jbuf_int(b, "uid", pi->uid);
+	line_str(b, "user", pi->user);
+	if (pi->exe.data)
+		jbuf_bytes(b, "exe", pi->exe.data, pi->exe.len);
+	line_str(b, "comm", pi->comm);
+	line_str(b, "containerId", pi->container_id);
+	jbuf_close(b, '}');
+}
+
+static void line_proc(struct jbuf *b, const struct proc_info *pi)
+{
+	char when[48];
+
+	jbuf_open(b, "process", '{');
+	jbuf_int(b, "pid", pi->pid);
+	jbuf_int(b, "ppid", pi->ppid);
+	jbuf_int(b, "uid", pi->uid);
+	jbuf_int(b, "euid", pi->euid);
+	jbuf_int(b, "gid", pi->gid);
+	line_str(b, "user", pi->user);
+	if (pi->exe.data)
+		jbuf_bytes(b, "exe", pi->exe.data, pi->exe.len);
+	if (pi->cmdline.data)
+		jbuf_strv(b, "cmdline", pi->cmdline.data, pi->cmdline.len);
+	if (pi->cwd.data)
+		jbuf_bytes(b, "cwd", pi->cwd.data, pi->cwd.len);
+	line_str(b, "comm", pi->comm);
+	if (pi->start_realtime.tv_sec) {
+		format_rfc3339(&pi->start_realtime, when, sizeof(when));
+		jbuf_ascii(b, "startTime", when, strlen(when));
+	}
+	jbuf_int(b, "startTicks", (long long)pi->start_time);
+	line_str(b, "cgroup", pi->cgroup);
+	if (pi->container_id) {
+		line_str(b, "containerId", pi->container_id);
+		line_str(b, "containerRuntime", pi->container_runtime);
+	}
+	if (pi->exe_from_fanotify)
+		jbuf_ascii(b, "exeSource", "fanotify", 8);
+	if (pi->resynced)
+		jbuf_true(b, "resynced");
+	if (pi->parent && pi->parent->exe.data)
+		jbuf_bytes(b, "parentExe", pi->parent->exe.data, pi->parent->exe.len);
+	jbuf_close(b, '}');
+}
+
+static void line_file(struct jbuf *b, const struct event *ev)
+{
+	jbuf_open(b, "file", '{');
+	jbuf_bytes(b, "path", ev->path.data, ev->path.len);
+	if (ev->type == EVENT_FILE_RENAME && ev->path2.data)
+		jbuf_bytes(b, "newPath", ev->path2.data, ev->path2.len);
+	if (ev->ino)
+		jbuf_int(b, "inode", (long long)ev->ino);
+	if (ev->flags & EVENT_F_IS_DIR)
+		jbuf_true(b, "isDir");
+	jbuf_close(b, '}');
+}
+
+static void line_type_fields(struct jbuf *b, const struct event *ev)
+{
+	switch (ev->type) {
+	case EVENT_PROC_FORK:
+		jbuf_int(b, "ppid", ev->ppid);
+		break;
+	case EVENT_PROC_EXIT:
+		jbuf_int(b, "exitCode", ev->exit_code);
+		break;
+	case EVENT_PROC_UID:
+		jbuf_int(b, "uid", ev->uid);
+		break;
+	case EVENT_PROC_GID:
+		jbuf_int(b, "gid", ev->gid);
+		break;
+	case EVENT_LOSS:
+		jbuf_int(b, "lost", (long long)ev->lost);
+		line_str(b, "source", ev->loss_source);
+		break;
+	default:
+		break;
+	}
+}
+
+/**
+ * event_json_line - write the JSON form of @ev as one line into @b.
+ * @ev: the event
+ * @node_name: the sensor's node name, or NULL
+ * @b: reset here, then holds the object (no newline)
+ *
+ * The object is the one event_to_json() builds, written without jansson.
+ * Returns 0 or -ENOMEM.
+ */
+int event_json_line(const struct event *ev, const char *node_name, struct jbuf *b)
+{
+	const char *type = event_type_name(ev->type);
+	char when[48];
+
+	jbuf_reset(b);
+	jbuf_open(b, NULL, '{');
+	format_rfc3339(&ev->ts, when, sizeof(when));
+	jbuf_ascii(b, "timestamp", when, strlen(when));
+	jbuf_int(b, "seq", (long long)ev->seq);
+	jbuf_lossy(b, "type", type, strlen(type));
+	line_str(b, "nodeName", node_name);
+	if (ev->pid)
+		jbuf_int(b, "pid", ev->pid);
+	if (ev->tid && ev->tid != ev->pid)
+		jbuf_int(b, "tid", ev->tid);
+	line_type_fields(b, ev);
+	if (ev->path.data)
+		line_file(b, ev);
+	if (ev->flags & EVENT_F_RESYNC)
+		jbuf_true(b, "resync");
+	if (ev->flags & EVENT_F_LOSS_WINDOW)
+		jbuf_true(b, "lossWindow");
+	if (ev->flags & EVENT_F_PROC_GONE)
+		jbuf_true(b, "processGone");
+	if (ev->proc && event_is_file(ev))
+		line_proc_brief(b, ev->proc);
+	else if (ev->proc)
+		line_proc(b, ev->proc);
+	jbuf_close(b, '}');
+	return b->err;
 }
 
 /* Take KEY, or KEY_b64 when present (exact bytes), into @b. */

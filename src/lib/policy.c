@@ -18,7 +18,12 @@
  *
  * Evaluation pre-filters by event class (exec, file, other) through three
  * index arrays built at load, keeping file order, so an exec storm only
- * walks the program and container policies.
+ * walks the program and container policies.  Exec events are filtered
+ * once more by program name: a policy whose every match rule requires
+ * `programName == "..."` or `programName in [...]` (policy_expr_program_names)
+ * can only match those binaries, so it sits in a hash table under each
+ * name instead of in the list scanned for every exec.  The set of a
+ * policy with `default match` is unbounded: it is always scanned.
  */
 #include "policy.h"
 #include "policy_expr.h"
@@ -53,9 +58,23 @@ struct policy_rules {
 
 enum event_class { CLASS_EXEC, CLASS_FILE, CLASS_OTHER, CLASS_MAX };
 
+/* Exec policies that can only match one program name (borrowed from the
+ * compiled literal, which lives as long as the set), in file order. */
+struct name_slot {
+	const char *name;		/* NULL: empty slot */
+	size_t len;
+	uint32_t *pol;
+	size_t n, cap;
+};
+
 struct policy_index {
 	uint32_t *idx[CLASS_MAX];
 	size_t n[CLASS_MAX];
+	/* CLASS_EXEC split: policies scanned for every exec, and by name */
+	uint32_t *exec_scan;
+	size_t n_exec_scan;
+	struct name_slot *names;
+	size_t n_slots;			/* a power of two, or 0 */
 };
 
 static const char *const kind_names[] = {
@@ -139,9 +158,14 @@ static void set_free(struct policy_set *ps)
 	for (size_t i = 0; i < ps->n_policies; i++)
 		policy_free(ps->policies[i]);
 	free(ps->policies);
-	if (ps->index)
+	if (ps->index) {
 		for (int c = 0; c < CLASS_MAX; c++)
 			free(ps->index->idx[c]);
+		free(ps->index->exec_scan);
+		for (size_t i = 0; i < ps->index->n_slots; i++)
+			free(ps->index->names[i].pol);
+		free(ps->index->names);
+	}
 	free(ps->index);
 	free(ps);
 }
@@ -840,6 +864,138 @@ static bool type_sees_class(enum policy_type t, enum event_class c)
 	return false;
 }
 
+/* FNV-1a: program names are short, and this is not exposed to collisions
+ * an attacker controls in any way that costs more than a longer chain. */
+static size_t name_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return (size_t)h;
+}
+
+static struct name_slot *name_find(const struct policy_index *ix, const char *s, size_t len)
+{
+	size_t mask = ix->n_slots - 1, i;
+
+	if (!ix->n_slots)
+		return NULL;
+	for (i = name_hash(s, len) & mask;; i = (i + 1) & mask) {
+		struct name_slot *slot = &ix->names[i];
+
+		if (!slot->name)
+			return slot;
+		if (slot->len == len && memcmp(slot->name, s, len) == 0)
+			return slot;
+	}
+}
+
+struct name_add {
+	struct policy_index *ix;
+	uint32_t pol;
+};
+
+static int name_add(const char *name, size_t len, void *arg)
+{
+	struct name_add *a = arg;
+	struct name_slot *slot = name_find(a->ix, name, len);
+
+	if (!slot->name) {
+		slot->name = name;
+		slot->len = len;
+	}
+	/* the same name twice in one policy: listed once */
+	if (slot->n && slot->pol[slot->n - 1] == a->pol)
+		return 0;
+	if (slot->n == slot->cap) {
+		size_t cap = slot->cap ? slot->cap * 2 : 2;
+		uint32_t *v = realloc(slot->pol, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		slot->pol = v;
+		slot->cap = cap;
+	}
+	slot->pol[slot->n++] = a->pol;
+	return 0;
+}
+
+static int name_count(const char *name, size_t len, void *arg)
+{
+	(void)name;
+	(void)len;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Whether every match rule of @p names its programs (see the Overview). */
+static bool by_name(const struct policy *p)
+{
+	size_t n = 0;
+
+	if (!p->rules)
+		return false;
+	for (size_t i = 0; i < p->rules->n; i++) {
+		const struct policy_rule *r = &p->rules->v[i];
+
+		if (r->kind == POLICY_RULE_DEFAULT_MATCH)
+			return false;
+		if (r->kind == POLICY_RULE_DEFAULT_IGNORE)
+			break;		/* nothing after it runs */
+		if (r->kind == POLICY_RULE_MATCH &&
+		    policy_expr_program_names(r->expr, name_count, &n))
+			return false;
+	}
+	return true;
+}
+
+/* Split the exec class into the always-scanned list and the name table. */
+static int index_exec_names(struct policy_set *ps)
+{
+	struct policy_index *ix = ps->index;
+	size_t names = 0, slots = 16;
+
+	ix->exec_scan = calloc(ix->n[CLASS_EXEC] ? ix->n[CLASS_EXEC] : 1, sizeof(uint32_t));
+	if (!ix->exec_scan)
+		return -ENOMEM;
+	for (size_t i = 0; i < ix->n[CLASS_EXEC]; i++) {
+		const struct policy *p = ps->policies[ix->idx[CLASS_EXEC][i]];
+
+		if (!by_name(p))
+			continue;
+		for (size_t r = 0; r < p->rules->n; r++)
+			if (p->rules->v[r].kind == POLICY_RULE_MATCH)
+				policy_expr_program_names(p->rules->v[r].expr, name_count, &names);
+	}
+	while (slots < names * 2)
+		slots *= 2;
+	ix->names = calloc(slots, sizeof(*ix->names));
+	if (!ix->names)
+		return -ENOMEM;
+	ix->n_slots = slots;
+	for (size_t i = 0; i < ix->n[CLASS_EXEC]; i++) {
+		uint32_t pi = ix->idx[CLASS_EXEC][i];
+		const struct policy *p = ps->policies[pi];
+		struct name_add a = { ix, pi };
+
+		if (!by_name(p)) {
+			ix->exec_scan[ix->n_exec_scan++] = pi;
+			continue;
+		}
+		for (size_t r = 0; r < p->rules->n; r++) {
+			const struct policy_rule *rule = &p->rules->v[r];
+
+			if (rule->kind == POLICY_RULE_DEFAULT_IGNORE)
+				break;
+			if (rule->kind == POLICY_RULE_MATCH &&
+			    policy_expr_program_names(rule->expr, name_add, &a))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 /* Build the per-class index and uses_deny once the set is complete. */
 static int set_finish(struct policy_set *ps, char *err, size_t errlen)
 {
@@ -863,6 +1019,10 @@ static int set_finish(struct policy_set *ps, char *err, size_t errlen)
 		for (int c = 0; c < CLASS_MAX; c++)
 			if (type_sees_class(p->type, (enum event_class)c))
 				ix->idx[c][ix->n[c]++] = (uint32_t)i;
+	}
+	if (index_exec_names(ps)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -1027,23 +1187,49 @@ bool policy_match(const struct policy *p, const struct event *ev)
 	return p->rules && rules_match(p->rules, &c);
 }
 
+/* Evaluate the policies of sorted lists @a and @b, merged in file order. */
+static size_t eval_merged(const struct policy_set *ps, struct policy_eval_ctx *c,
+			  const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
+			  const struct policy **out, size_t max)
+{
+	bool contained = in_container(c->ev);
+	size_t i = 0, j = 0, n = 0;
+
+	while ((i < na || j < nb) && n < max) {
+		uint32_t k;
+		const struct policy *p;
+
+		if (j >= nb || (i < na && a[i] < b[j]))
+			k = a[i++];
+		else
+			k = b[j++];
+		p = ps->policies[k];
+		if (p->type == POLICY_CONTAINER && !contained)
+			continue;
+		if (rules_match(p->rules, c))
+			out[n++] = p;
+	}
+	return n;
+}
+
 size_t policy_set_eval(const struct policy_set *ps, const struct event *ev,
 		       const struct policy **out, size_t max)
 {
 	enum event_class cls = class_of(ev);
 	const struct policy_index *ix = ps->index;
-	bool contained = in_container(ev);
+	const struct name_slot *slot = NULL;
+	const struct bytes *exe;
 	struct policy_eval_ctx c;
-	size_t n = 0;
 
 	policy_eval_ctx_init(&c, ev);
-	for (size_t i = 0; i < ix->n[cls] && n < max; i++) {
-		const struct policy *p = ps->policies[ix->idx[cls][i]];
-
-		if (p->type == POLICY_CONTAINER && !contained)
-			continue;
-		if (rules_match(p->rules, &c))
-			out[n++] = p;
-	}
-	return n;
+	if (cls != CLASS_EXEC)
+		return eval_merged(ps, &c, ix->idx[cls], ix->n[cls], NULL, 0, out, max);
+	/* no programName: the policies listed by name cannot match */
+	exe = ev->proc ? &ev->proc->exe : NULL;
+	if (exe && exe->data)
+		slot = name_find(ix, exe->data, exe->len);
+	if (slot && slot->name)
+		return eval_merged(ps, &c, ix->exec_scan, ix->n_exec_scan,
+				   slot->pol, slot->n, out, max);
+	return eval_merged(ps, &c, ix->exec_scan, ix->n_exec_scan, NULL, 0, out, max);
 }

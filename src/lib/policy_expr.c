@@ -694,6 +694,55 @@ fail:
 	return p.rc ? p.rc : -EINVAL;
 }
 
+/* Whether node @i requires programName to be one of some literals. */
+static bool names_required(const struct policy_expr *e, uint32_t i)
+{
+	const struct node *n = &e->nodes[i];
+
+	switch (n->kind) {
+	case N_CMP:
+		return n->field == F_PROGRAM_NAME && (n->op == OP_EQ || n->op == OP_IN);
+	case N_AND:
+		return names_required(e, n->lhs) || names_required(e, n->rhs);
+	case N_OR:
+		return names_required(e, n->lhs) && names_required(e, n->rhs);
+	case N_NOT:
+		return false;
+	}
+	return false;
+}
+
+/* Report the literals of node @i, which names_required(). */
+static int names_emit(const struct policy_expr *e, uint32_t i, policy_name_fn fn, void *arg)
+{
+	const struct node *n = &e->nodes[i];
+	int rc;
+
+	switch (n->kind) {
+	case N_CMP:
+		for (size_t j = 0; j < n->n_vals; j++)
+			if ((rc = fn(n->vals[j].s, n->vals[j].len, arg)))
+				return rc;
+		return 0;
+	case N_AND:
+		/* one conjunct is enough: the first that names programs */
+		return names_emit(e, names_required(e, n->lhs) ? n->lhs : n->rhs, fn, arg);
+	case N_OR:
+		rc = names_emit(e, n->lhs, fn, arg);
+		return rc ? rc : names_emit(e, n->rhs, fn, arg);
+	case N_NOT:
+		break;
+	}
+	return 0;
+}
+
+int policy_expr_program_names(const struct policy_expr *e, policy_name_fn fn, void *arg)
+{
+	if (!e || !names_required(e, e->root))
+		return -ENOENT;
+	return names_emit(e, e->root, fn, arg);
+}
+
 bool policy_expr_uses_sha256(const struct policy_expr *e)
 {
 	return e && e->uses_sha256;

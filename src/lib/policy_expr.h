@@ -81,6 +81,25 @@ void policy_expr_free(struct policy_expr *e);
  */
 bool policy_expr_eval(const struct policy_expr *e, struct policy_eval_ctx *c);
 
+/* Called with each literal of policy_expr_program_names(). */
+typedef int (*policy_name_fn)(const char *name, size_t len, void *arg);
+
+/**
+ * policy_expr_program_names - the programName literals @e requires.
+ * @e: a compiled expression
+ * @fn: called for each literal (stops at the first non-zero return)
+ * @arg: passed to @fn
+ *
+ * When @e can only be true for an event whose programName equals one of
+ * a fixed set of literals (`programName == "x"` or `programName in [...]`
+ * as a conjunct of the top-level `and`, or on every side of an `or`),
+ * reports that set and returns 0; @fn's first non-zero return is passed
+ * back.  Returns -ENOENT when @e has no such requirement (the literals
+ * of one conjunct suffice: any conjunct's set is a necessary condition).
+ * Lets the policy set index policies by program name.
+ */
+int policy_expr_program_names(const struct policy_expr *e, policy_name_fn fn, void *arg);
+
 /* policy_expr_uses_sha256 - whether evaluating @e may hash a file. */
 bool policy_expr_uses_sha256(const struct policy_expr *e);
 
