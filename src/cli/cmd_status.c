@@ -68,6 +68,9 @@ static int status_from_socket(json_t **out)
 	const char *why;
 	int err = ctl_try_connect(&c);
 
+	/* a refusal is worth saying even though status.json is tried next */
+	if (err == -EACCES)
+		fprintf(stderr, "senseonctl: status: the control socket is for root only\n");
 	if (err)
 		return err;
 	err = ctl_call(c, json_pack("{s:s}", "cmd", "status"), &reply);
