@@ -294,7 +294,15 @@ static void handle_datagram(struct proc_source *ps, int i, size_t len)
 		if (plen < sizeof(*cn) || cn->id.idx != CN_IDX_PROC ||
 		    cn->id.val != CN_VAL_PROC || cn->len > plen - sizeof(*cn))
 			continue;
-		handle_proc_event(ps, (const struct proc_event *)(void *)cn->data, cn->len);
+		/* cn->data sits 4 bytes past an 8-byte boundary and struct
+		 * proc_event holds a u64: copy it out rather than read it
+		 * misaligned. */
+		struct proc_event pe;
+		size_t n = cn->len < sizeof(pe) ? cn->len : sizeof(pe);
+
+		memset(&pe, 0, sizeof(pe));
+		memcpy(&pe, cn->data, n);
+		handle_proc_event(ps, &pe, n);
 	}
 }
 
