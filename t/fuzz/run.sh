@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build the fuzzers with clang (libFuzzer + AddressSanitizer) and run each
-# for N seconds: the policy parser (seed corpus: policy/*.yaml) and the
-# control protocol's frame parser (seed corpus: a few valid frames).
+# for N seconds: the policy parser (seed corpus: policy/*.yaml), the
+# control protocol's frame parser and the platform channel's decoder
+# (seed corpora: a few valid frames).
 #
 #   t/fuzz/run.sh [SECONDS]     build and fuzz each (default 30 s); non-zero on a crash
 #   t/fuzz/run.sh --build-only  just build (what `make fuzz` runs)
@@ -38,6 +39,13 @@ clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	"$here/fuzz_protocol.c" "$src/src/lib/protocol.c" \
 	$(pkg-config --libs jansson) -o "$out/fuzz_protocol"
 echo "built $out/fuzz_protocol"
+# The platform channel's decoder: jansson only, too.
+clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -I"$src/src/lib" \
+	$(pkg-config --cflags jansson) \
+	"$here/fuzz_platform.c" "$src/src/lib/platform_proto.c" \
+	$(pkg-config --libs jansson) -o "$out/fuzz_platform"
+echo "built $out/fuzz_platform"
 [ -z "$build_only" ] || exit 0
 
 corpus="$out/corpus"
@@ -61,3 +69,16 @@ frame e '{"size":15,"sha256":"00"}' > "$pcorpus/end"
 { frame j '{"id":2,"cmd":"kill","pid":42,"tree":true}'; frame e ''; } > "$pcorpus/two"
 "$out/fuzz_protocol" -max_total_time="$secs" -max_len=65536 -timeout=10 \
 	-artifact_prefix="$out/protocol-crashes/" -print_final_stats=1 "$pcorpus"
+
+# Seeds for the platform channel: a byte for the frame kind (0 text,
+# 1 binary), then one message of each type the platform sends.
+fcorpus="$out/platform-corpus"
+mkdir -p "$fcorpus" "$out/platform-crashes"
+printf '\0%s' '{"type":"ack","oid":12}' > "$fcorpus/ack"
+printf '\0%s' '{"type":"session.start","session":"s1","analyst":"alice"}' > "$fcorpus/session"
+printf '\0%s' '{"type":"command","id":"c1","cmd":"process.kill","session":"s1","pid":4}' \
+	> "$fcorpus/command"
+printf '\0%s' '{"type":"data.end","id":"c1","size":3,"sha256":"00"}' > "$fcorpus/end"
+printf '\1D\2c1\0\0\0\0\0\0\0\3abc' > "$fcorpus/chunk"
+"$out/fuzz_platform" -max_total_time="$secs" -max_len=65536 -timeout=10 \
+	-artifact_prefix="$out/platform-crashes/" -print_final_stats=1 "$fcorpus"
