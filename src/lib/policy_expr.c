@@ -25,6 +25,7 @@
 #include "policy_expr.h"
 #include "event.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -103,6 +104,8 @@ struct node {
 	struct value *vals;
 	size_t n_vals;
 	regex_t *re;
+	char *re_lit;		/* =~: bytes every match contains, or NULL */
+	size_t re_lit_len;
 };
 
 struct policy_expr {
@@ -466,8 +469,94 @@ static int parse_list(struct parser *p, struct node *n)
 	}
 }
 
+/* The index of the "]" closing the bracket expression at @re[i], or 0. */
+static size_t bracket_end(const char *re, size_t i)
+{
+	i++;
+	if (re[i] == '^')
+		i++;
+	if (re[i] == ']')
+		i++;		/* a leading ] is a member */
+	for (; re[i]; i++) {
+		if (re[i] == '[' && (re[i + 1] == ':' || re[i + 1] == '.' || re[i + 1] == '=')) {
+			const char *end = strstr(re + i + 2, (char[]){ re[i + 1], ']', 0 });
+
+			if (!end)
+				return 0;
+			i = (size_t)(end - re) + 1;
+		} else if (re[i] == ']') {
+			return i;
+		}
+	}
+	return 0;
+}
+
+/*
+ * required_literal - the longest run of plain characters that every match
+ * of the ERE @re must contain: top level only (not inside groups, not
+ * under a quantifier), and none at all when the top level has an "|".
+ * A cheap memmem() on it rejects most values before regexec(), which is
+ * the dominant cost of evaluating regex rules.  Anything unexpected
+ * yields no literal, which is always correct, only slower.
+ */
+static void required_literal(const char *re, char *out, size_t *out_len)
+{
+	size_t best = 0, run = 0, i, depth = 0;
+	char cur[256];
+
+	*out_len = 0;
+	for (i = 0; re[i]; i++) {
+		char c = re[i], lit = 0;
+		bool is_lit = false;
+
+		if (c == '\\' && re[i + 1]) {
+			lit = re[++i];
+			/* \w, \b, back-references ...: not literal */
+			is_lit = depth == 0 && !isalnum((unsigned char)lit);
+		} else if (c == '[') {
+			if (!(i = bracket_end(re, i)))
+				return;
+		} else if (c == '{') {
+			const char *close_b = strchr(re + i, '}');
+
+			if (!close_b)
+				return;
+			i = (size_t)(close_b - re);	/* a bound, not literals */
+		} else if (c == '(') {
+			depth++;
+		} else if (c == ')') {
+			if (depth)
+				depth--;
+		} else if (c == '|' && depth == 0) {
+			return;
+		} else if (!strchr(".^$*+?{}|", c)) {
+			lit = c;
+			is_lit = depth == 0;
+		}
+		if (is_lit && !(re[i + 1] && strchr("*?{", re[i + 1]))) {
+			if (run < sizeof(cur))
+				cur[run++] = lit;
+			if (re[i + 1] != '+')
+				continue;	/* repeated: the run ends after it */
+		}
+		if (run > best) {
+			best = run;
+			memcpy(out, cur, run);
+		}
+		run = 0;
+	}
+	if (run > best) {
+		best = run;
+		memcpy(out, cur, run);
+	}
+	*out_len = best;
+}
+
 static int compile_regex(struct parser *p, struct node *n, size_t at)
 {
+	char lit[256];
+	size_t lit_len;
+
 	char msg[160];
 	int rc;
 
@@ -480,6 +569,14 @@ static int compile_regex(struct parser *p, struct node *n, size_t at)
 		free(n->re);
 		n->re = NULL;
 		return perr(p, at, "bad regular expression: %s", msg);
+	}
+	required_literal(n->vals[0].s, lit, &lit_len);
+	if (lit_len) {
+		n->re_lit = malloc(lit_len);
+		if (!n->re_lit)
+			return nomem(p);
+		memcpy(n->re_lit, lit, lit_len);
+		n->re_lit_len = lit_len;
 	}
 	return 0;
 }
@@ -620,6 +717,7 @@ void policy_expr_free(struct policy_expr *e)
 			regfree(n->re);
 			free(n->re);
 		}
+		free(n->re_lit);
 	}
 	free(e->nodes);
 	free(e);
@@ -917,12 +1015,21 @@ static bool like(const struct node *n, const struct fval *v)
 	return fnmatch(n->vals[0].s, cstr(v), 0) == 0;
 }
 
+static bool regex_match(const struct node *n, const struct fval *v)
+{
+	const char *s = cstr(v);
+
+	if (n->re_lit && !memmem(s, v->args ? strlen(s) : v->len, n->re_lit, n->re_lit_len))
+		return false;
+	return regexec(n->re, s, 0, NULL, 0) == 0;
+}
+
 static bool cmp_str(const struct node *n, const struct fval *v)
 {
 	switch (n->op) {
 	case OP_EQ: return str_eq(v, &n->vals[0]);
 	case OP_NE: return !str_eq(v, &n->vals[0]);
-	case OP_RE: return regexec(n->re, cstr(v), 0, NULL, 0) == 0;
+	case OP_RE: return regex_match(n, v);
 	case OP_LIKE: return like(n, v);
 	case OP_IN:
 		for (size_t i = 0; i < n->n_vals; i++)

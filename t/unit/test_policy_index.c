@@ -4,11 +4,15 @@
  * which policies are evaluated, never the result: for every event,
  * policy_set_eval() returns exactly the policies, in file order, that a
  * plain scan of the set (enabled, policy_applies, policy_match) returns.
+ * Likewise the literal prefilter of =~ rules never changes a result:
+ * each rule agrees with regexec() itself on every value tried.
  */
 #include "event.h"
 #include "policy.h"
+#include "policy_expr.h"
 
 #include <check.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +142,54 @@ START_TEST(test_index_respects_max)
 }
 END_TEST
 
+/* =~ with its literal prefilter against plain regexec(), both fields. */
+START_TEST(test_regex_prefilter_agrees)
+{
+	static const char *const res[] = {
+		"--donate-level", "(^| )--donate-level(=| )5", "/(xmrig|kinsing)1$", "ab+c",
+		"ab*c", "ab?c", "a{2}b", "x\\.y", "x\\.?y", "[]a]bc", "[[:digit:]]+xyz",
+		"^/usr/bin/(ba)?sh$", "foo|bar", "(foo)bar(baz)", "\\(lit\\)", "tail$", "q\\w+r",
+		"abc", "a.c", "[^/]*/tmp/", "(a|b)*cd", "c+d+", "end\\+", "",
+	};
+	static const char *const vals[] = {
+		"xmrig --donate-level 5", "--donate-level=5", "/opt/xmrig1", "/opt/kinsing1",
+		"abbbc", "ac", "abc", "aab", "x.y", "xy", "xzy", "]bc", "abc", "12xyz", "/usr/bin/sh",
+		"/usr/bin/bash", "foo", "bar", "foobarbaz", "(lit)", "a tail", "qwwr", "q r", "a-c",
+		"/tmp/", "x/tmp/", "bacd", "ccdd", "end+", "end", "",
+	};
+	size_t agreed = 0, matched = 0;
+
+	for (size_t r = 0; r < sizeof(res) / sizeof(res[0]); r++) {
+		char rule[256];
+		struct policy_expr *e;
+		struct policy_expr_error perr;
+		enum policy_rule_kind kind;
+		regex_t re;
+
+		snprintf(rule, sizeof(rule), "match programName =~ '%s'", res[r]);
+		ck_assert_msg(policy_rule_compile(rule, strlen(rule), &kind, &e, &perr) == 0,
+			      "%s did not compile: %s", rule, perr.msg);
+		ck_assert_int_eq(regcomp(&re, res[r], REG_EXTENDED | REG_NOSUB), 0);
+		for (size_t v = 0; v < sizeof(vals) / sizeof(vals[0]); v++) {
+			struct event *ev = make(EVENT_PROC_EXEC, vals[v], 0, NULL);
+			struct policy_eval_ctx c;
+			bool want = regexec(&re, vals[v], 0, NULL, 0) == 0, got;
+
+			policy_eval_ctx_init(&c, ev);
+			got = policy_expr_eval(e, &c);
+			ck_assert_msg(got == want, "'%s' on \"%s\": regexec says %d, rule says %d",
+				      res[r], vals[v], want, got);
+			agreed++;
+			matched += want;
+			event_free(ev);
+		}
+		regfree(&re);
+		policy_expr_free(e);
+	}
+	ck_assert_msg(matched > 40, "expected many matches over %zu checks, saw %zu", agreed, matched);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policy_index");
@@ -147,6 +199,7 @@ int main(void)
 
 	tcase_add_test(tc, test_index_equals_scan);
 	tcase_add_test(tc, test_index_respects_max);
+	tcase_add_test(tc, test_regex_prefilter_agrees);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
