@@ -64,6 +64,13 @@ static const struct config_key config_keys[] = {
 	{ "isolation_dns", KEY_LIST, OFF(isolation_dns) },
 	{ "isolation_netns", KEY_PATH, OFF(isolation_netns) },
 	{ "exec_gate_paths", KEY_LIST, OFF(exec_gate_paths) },
+	{ "platform_url", KEY_STRING, OFF(platform_url) },
+	{ "platform_ca", KEY_PATH, OFF(platform_ca) },
+	{ "platform_cert", KEY_PATH, OFF(platform_cert) },
+	{ "platform_key", KEY_PATH, OFF(platform_key) },
+	{ "platform_pins", KEY_LIST, OFF(platform_pins) },
+	{ "active_response", KEY_BOOL, OFF(active_response) },
+	{ "outbox_max_bytes", KEY_LONG, OFF(outbox_max_bytes), 65536, 1L << 40 },
 };
 #undef OFF
 
@@ -138,6 +145,8 @@ int config_defaults(struct sensor_config *cfg)
 	cfg->proc_rcvbuf = 16 * 1024 * 1024;
 	cfg->exec_gate_deadline_ms = 5;
 	cfg->platform_port = 443;
+	cfg->active_response = true;
+	cfg->outbox_max_bytes = 64L << 20;
 	for (size_t i = 0; default_watch[i]; i++)
 		if (strlist_add(&cfg->watch_paths, default_watch[i]))
 			return -ENOMEM;
@@ -371,6 +380,87 @@ out_key:
 	}
 }
 
+int config_parse_platform_url(const char *url, char *host, size_t hostlen, long *port,
+			      char *path, size_t pathlen)
+{
+	const char *h, *end, *p;
+	char *e;
+	size_t n;
+
+	if (!url || strncasecmp(url, "wss://", 6) != 0)
+		return -EINVAL;
+	h = url + 6;
+	p = h + strcspn(h, "/");
+	if (*h == '[') {
+		end = memchr(h, ']', (size_t)(p - h));
+		if (!end)
+			return -EINVAL;
+		h++;
+		n = (size_t)(end - h);
+		end++;
+	} else {
+		end = memchr(h, ':', (size_t)(p - h));
+		if (!end)
+			end = p;
+		n = (size_t)(end - h);
+	}
+	if (n == 0 || n >= hostlen)
+		return -EINVAL;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	*port = 443;
+	if (*end == ':') {
+		errno = 0;
+		*port = strtol(end + 1, &e, 10);
+		if (errno || e != p || *port < 1 || *port > 65535)
+			return -EINVAL;
+	} else if (end != p) {
+		return -EINVAL;
+	}
+	if (snprintf(path, pathlen, "%s", *p ? p : "/") >= (int)pathlen)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Isolation keeps platform_host:platform_port reachable, so they must
+ * name what platform_url connects to: derived from it unless set, and
+ * refused if set to something else.
+ */
+static int platform_addr_check(struct sensor_config *cfg, const char *file, char *err,
+			       size_t errlen)
+{
+	char host[256], path[1024];
+	long port;
+
+	if (!cfg->platform_url)
+		return 0;
+	if (config_parse_platform_url(cfg->platform_url, host, sizeof(host), &port, path,
+				      sizeof(path))) {
+		snprintf(err, errlen, "%s: platform_url: expected wss://HOST[:PORT]/PATH, got \"%s\"",
+			 file, cfg->platform_url);
+		return -1;
+	}
+	if (cfg->platform_host && !cfg->platform_addr_from_url) {
+		if (strcasecmp(cfg->platform_host, host) || cfg->platform_port != port) {
+			snprintf(err, errlen, "%s: platform_host/platform_port (%s:%ld) disagree "
+				 "with platform_url (%s:%ld): set only platform_url", file,
+				 cfg->platform_host, cfg->platform_port, host, port);
+			return -1;
+		}
+		return 0;
+	}
+	free(cfg->platform_host);
+	cfg->platform_host = strdup(host);
+	cfg->platform_port = port;
+	cfg->platform_addr_from_url = true;
+	if (!cfg->platform_host) {
+		snprintf(err, errlen, "%s: out of memory", file);
+		return -1;
+	}
+	return 0;
+}
+
 int config_load(struct sensor_config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct parse_ctx ctx = { .file = path, .err = err, .errlen = errlen };
@@ -389,6 +479,13 @@ int config_load(struct sensor_config *cfg, const char *path, char *err, size_t e
 		config_free(&tmp);
 		fclose(fp);
 		return -1;
+	}
+	/* derived values are derived again from what this file says */
+	if (tmp.platform_addr_from_url) {
+		free(tmp.platform_host);
+		tmp.platform_host = NULL;
+		tmp.platform_port = 443;
+		tmp.platform_addr_from_url = false;
 	}
 	yaml_parser_initialize(&ctx.parser);
 	yaml_parser_set_input_file(&ctx.parser, fp);
@@ -414,6 +511,8 @@ int config_load(struct sensor_config *cfg, const char *path, char *err, size_t e
 		}
 		yaml_event_delete(&ev);
 	}
+	if (platform_addr_check(&tmp, path, err, errlen))
+		goto out;
 	free(tmp.source_file);
 	tmp.source_file = strdup(path);
 	config_free(cfg);

@@ -44,6 +44,16 @@ struct sensor_config {
 	struct strlist isolation_dns;	/* resolvers reachable while isolated */
 	char *isolation_netns;	/* if set, isolate only inside this netns (tests) */
 	struct strlist exec_gate_paths;	/* filesystems the gate marks; empty: watch_paths */
+	/* the platform channel (docs/protocol.md) */
+	char *platform_url;	/* wss://HOST[:PORT]/PATH; unset: no channel */
+	char *platform_ca;	/* PEM: the CA(s) of the platform's certificate */
+	char *platform_cert;	/* PEM: our client certificate */
+	char *platform_key;	/* PEM: its private key */
+	struct strlist platform_pins;	/* "sha256//BASE64" SPKI pins, optional */
+	bool active_response;	/* run analyst commands from the platform */
+	long outbox_max_bytes;	/* disk budget of STATE_DIR/spool */
+	/* platform_host/port were derived from platform_url, not set */
+	bool platform_addr_from_url;
 };
 
 /* Fill @cfg with built-in defaults. Returns 0 or -ENOMEM. */
@@ -55,5 +65,13 @@ int config_defaults(struct sensor_config *cfg);
 int config_load(struct sensor_config *cfg, const char *path, char *err, size_t errlen);
 void config_free(struct sensor_config *cfg);
 bool strlist_contains(const struct strlist *l, const char *s);
+
+/*
+ * config_parse_platform_url - split "wss://HOST[:PORT][/PATH]" (HOST may
+ * be a [bracketed] IPv6 address; PORT defaults to 443; PATH to "/").
+ * Returns 0 or -EINVAL (not wss://, empty host, bad port, too long).
+ */
+int config_parse_platform_url(const char *url, char *host, size_t hostlen, long *port,
+			      char *path, size_t pathlen);
 
 #endif
