@@ -65,6 +65,9 @@ struct control_conn {
 	struct sensor *s;
 	struct control_peer peer;
 	char analyst[32];
+	/* another transport (control_conn_new), or NULL: the local socket */
+	const struct control_transport *tr;
+	void *tr_priv;
 	pthread_mutex_t write_lock;	/* handlers may reply from several threads */
 	json_t *req_id;			/* the current request's "id" */
 	bool done_sent;
@@ -80,8 +83,17 @@ struct control_conn {
 	uint64_t dropped;
 };
 
+#define CONTROL_MAX_STATUS	8
+
+struct status_hook {
+	const char *key;
+	control_status_fn fn;
+};
+
 static struct {
 	pthread_mutex_t lock;
+	struct status_hook status_hooks[CONTROL_MAX_STATUS];
+	size_t n_status_hooks;
 	pthread_cond_t idle;		/* n_conns dropped to 0 */
 	struct handler handlers[CONTROL_MAX_HANDLERS];
 	size_t n_handlers;
@@ -150,7 +162,11 @@ static int conn_write_json(struct control_conn *c, json_t *msg)
 	int err;
 
 	pthread_mutex_lock(&c->write_lock);
-	err = proto_write_json(c->fd, msg);
+	if (c->tr)
+		err = c->tr->send_json(c->tr_priv, msg,
+				       json_is_true(json_object_get(msg, "done")));
+	else
+		err = proto_write_json(c->fd, msg);
 	pthread_mutex_unlock(&c->write_lock);
 	/* SO_SNDTIMEO expired: the client stopped reading */
 	return err == -EAGAIN ? -EPIPE : err;
@@ -190,7 +206,10 @@ int control_send_data(struct control_conn *c, const void *buf, size_t len)
 	int err;
 
 	pthread_mutex_lock(&c->write_lock);
-	err = proto_write_frame(c->fd, PROTO_DATA, buf, len);
+	if (c->tr)
+		err = c->tr->send_data(c->tr_priv, buf, len);
+	else
+		err = proto_write_frame(c->fd, PROTO_DATA, buf, len);
 	pthread_mutex_unlock(&c->write_lock);
 	return err == -EAGAIN ? -EPIPE : err;
 }
@@ -200,6 +219,12 @@ int control_send_end(struct control_conn *c, json_t *summary)
 	char *text = NULL;
 	int err;
 
+	if (c->tr) {
+		pthread_mutex_lock(&c->write_lock);
+		err = c->tr->send_end(c->tr_priv, summary);
+		pthread_mutex_unlock(&c->write_lock);
+		return err;
+	}
 	if (summary) {
 		text = json_dumps(summary, JSON_COMPACT);
 		json_decref(summary);
@@ -218,6 +243,16 @@ ssize_t control_recv_data(struct control_conn *c, void *buf, size_t len)
 	size_t n;
 	int err;
 
+	if (c->tr) {
+		json_t *end = NULL;
+		ssize_t r = c->tr->recv_data(c->tr_priv, buf, len, &end);
+
+		if (r == 0) {
+			json_decref(c->end_summary);
+			c->end_summary = end;
+		}
+		return r;
+	}
 	while (!c->in.payload || c->in_off == c->in.len) {
 		proto_frame_free(&c->in);
 		c->in_off = 0;
@@ -275,6 +310,9 @@ static int signal_parse(const json_t *v)
 
 static json_t *peer_json(struct control_conn *c)
 {
+	if (c->peer.via)
+		return json_pack("{s:s, s:s, s:s?}", "via", c->peer.via, "analyst",
+				 c->peer.analyst, "session", c->peer.session);
 	return json_pack("{s:I, s:I, s:s}", "uid", (json_int_t)c->peer.uid,
 			 "pid", (json_int_t)c->peer.pid, "analyst", c->peer.analyst);
 }
@@ -326,7 +364,29 @@ static int cmd_status(struct control_conn *c, const json_t *req)
 		(json_int_t)atomic_load(&c->s->policies_loaded)));
 	json_object_set_new(st, "isolation", json_pack("{s:s}", "state", "not available"));
 	json_object_set_new(st, "platform", json_pack("{s:s}", "state", "not configured"));
+	for (size_t i = 0; i < ctl.n_status_hooks; i++) {
+		json_t *v = ctl.status_hooks[i].fn(c->s);
+
+		if (v)
+			json_object_set_new(st, ctl.status_hooks[i].key, v);
+	}
 	return control_reply(c, json_pack("{s:o}", "status", st), 1);
+}
+
+int control_status_register(const char *key, control_status_fn fn)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&ctl.lock);
+	for (size_t i = 0; i < ctl.n_status_hooks; i++)
+		if (strcmp(ctl.status_hooks[i].key, key) == 0)
+			err = -EEXIST;
+	if (!err && ctl.n_status_hooks == CONTROL_MAX_STATUS)
+		err = -ENOSPC;
+	if (!err)
+		ctl.status_hooks[ctl.n_status_hooks++] = (struct status_hook){ key, fn };
+	pthread_mutex_unlock(&ctl.lock);
+	return err;
 }
 
 /*
@@ -578,19 +638,39 @@ static void conn_drain(struct control_conn *c)
 		total += (size_t)r;
 }
 
+static int conn_run(struct control_conn *c, const json_t *req, json_t *id,
+		    const char *cmd);
+
 /* Run one request.  Returns 0 to go on, <0 to close the connection. */
 static int conn_dispatch(struct control_conn *c, const json_t *req)
 {
 	json_t *id = json_object_get(req, "id");
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-	control_handler_fn fn;
-	int rc;
 
 	if (!json_is_integer(id) || !cmd) {
 		conn_fatal(c, "malformed request: needs an integer \"id\" and a string \"cmd\"");
 		conn_drain(c);
 		return -EBADMSG;
 	}
+	return conn_run(c, req, id, cmd);
+}
+
+int control_conn_dispatch(struct control_conn *c, const json_t *req, json_t *id)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	if (!cmd)
+		return control_reply(c, json_pack("{s:b, s:s}", "ok", 0, "error",
+						  "malformed request: no \"cmd\""), 1);
+	return conn_run(c, req, id, cmd);
+}
+
+static int conn_run(struct control_conn *c, const json_t *req, json_t *id,
+		    const char *cmd)
+{
+	control_handler_fn fn;
+	int rc;
+
 	c->req_id = id;
 	c->done_sent = false;
 	fn = handler_find(cmd);
@@ -635,6 +715,30 @@ static void conn_serve(struct control_conn *c)
 		if (err)
 			return;
 	}
+}
+
+struct control_conn *control_conn_new(struct sensor *s, const struct control_transport *t,
+				      void *priv, const struct control_peer *peer)
+{
+	struct control_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->fd = -1;
+	c->wake_fd = -1;
+	c->s = s;
+	c->tr = t;
+	c->tr_priv = priv;
+	c->peer = *peer;
+	pthread_mutex_init(&c->write_lock, NULL);
+	return c;
+}
+
+static void conn_free(struct control_conn *c);
+
+void control_conn_free(struct control_conn *c)
+{
+	conn_free(c);
 }
 
 static void conn_free(struct control_conn *c)

@@ -31,6 +31,8 @@ struct control_peer {
 	gid_t gid;
 	const char *analyst;	/* who asked: "uid:0" locally, the platform's
 				 * analyst identity for remote sessions */
+	const char *via;	/* NULL locally; "platform" for platform commands */
+	const char *session;	/* the platform session, or NULL */
 };
 
 typedef int (*control_handler_fn)(struct control_conn *c, const json_t *req);
@@ -72,6 +74,46 @@ int control_send_end(struct control_conn *c, json_t *summary);
 ssize_t control_recv_data(struct control_conn *c, void *buf, size_t len);
 /* control_recv_end - the JSON of the last PROTO_END received, or NULL. */
 const json_t *control_recv_end(struct control_conn *c);
+
+/*
+ * Other transports (the platform channel): a connection whose replies and
+ * data go through these instead of the local socket.  send_json gets the
+ * complete reply (with "id", and "done"/"ok" on the last one) and does
+ * not steal it; send_end steals @summary (may be NULL); recv_data returns
+ * bytes, 0 at the end of the stream (with a new reference to the end's
+ * JSON, or NULL, in *@end) or -errno.  Each returns -EPIPE once the peer
+ * is gone.
+ */
+struct control_transport {
+	int (*send_json)(void *priv, json_t *msg, int done);
+	int (*send_data)(void *priv, const void *buf, size_t len);
+	int (*send_end)(void *priv, json_t *summary);
+	ssize_t (*recv_data)(void *priv, void *buf, size_t len, json_t **end);
+};
+
+/*
+ * control_conn_new - a connection served by @t (with @priv) for @peer
+ * (copied; its strings must outlive the connection).  NULL on ENOMEM.
+ */
+struct control_conn *control_conn_new(struct sensor *s, const struct control_transport *t,
+				      void *priv, const struct control_peer *peer);
+/*
+ * control_conn_dispatch - run one request on @c, on the calling thread,
+ * through the same handlers as the local socket.  @id is echoed in every
+ * reply.  A final reply is always sent.  Returns 0, or -EPIPE when the
+ * transport went away.
+ */
+int control_conn_dispatch(struct control_conn *c, const json_t *req, json_t *id);
+/* control_conn_free - free a connection made by control_conn_new(). */
+void control_conn_free(struct control_conn *c);
+
+/*
+ * control_status_register - add "@key": @fn(s) to the status command's
+ * reply (replacing a placeholder of that name).  Call before
+ * control_start().  0, -EEXIST or -ENOSPC.
+ */
+typedef json_t *(*control_status_fn)(struct sensor *s);
+int control_status_register(const char *key, control_status_fn fn);
 
 /*
  * control_publish_alert - fan one alert (a compact JSON line) out to the
