@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -234,6 +235,38 @@ static void child_setup(int *fds, json_t *req, bool born_in_cgroup)
 	prctl(PR_SET_NAME, "senseon-script", 0, 0, 0);
 }
 
+/*
+ * A response script reads the alert it answers on stdin: the daemon sends
+ * it with the script, and a memfd (not a pipe) holds it so no size can
+ * block either side.
+ */
+static void set_stdin(PyObject *job)
+{
+	PyObject *in = PyDict_GetItemString(job, "stdin");
+	const char *text;
+	Py_ssize_t len, off = 0;
+	int fd;
+
+	if (!in || !PyUnicode_Check(in))
+		return;
+	text = PyUnicode_AsUTF8AndSize(in, &len);
+	if (!text)
+		return;
+	fd = memfd_create("senseon-stdin", MFD_CLOEXEC);
+	if (fd < 0)
+		return;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, (size_t)(len - off));
+
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	if (off == len && lseek(fd, 0, SEEK_SET) == 0)
+		dup2(fd, STDIN_FILENO);
+	close(fd);
+}
+
 static int child_run(void)
 {
 	PyObject *job, *res, *params;
@@ -249,6 +282,7 @@ static int child_run(void)
 	argv = PyDict_GetItemString(job, "argv");
 	if (!code || !name || !argv)
 		goto pyerr;
+	set_stdin(job);
 	res = PyObject_CallFunction(bootstrap_run, "ssO", code, name, argv);
 	if (!res)
 		goto pyerr;

@@ -77,7 +77,13 @@ static struct {
 	bool cg_ctl[CG_MAX];		/* controllers usable in run cgroups */
 	struct response_ctx rc;
 	atomic_uint_fast64_t next_id;
-} sm = { .lock = PTHREAD_MUTEX_INITIALIZER, .zygote_fd = -1 };
+	/* Response runs (the script: action) have no connection: each runs
+	 * on a detached thread of its own; scripts_stop() waits for them. */
+	pthread_cond_t idle;		/* responses dropped to 0 (under lock) */
+	unsigned int responses;
+	atomic_bool stopping;
+} sm = { .lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER,
+	 .zygote_fd = -1 };
 
 struct put_file {
 	char name[128];
@@ -87,7 +93,8 @@ struct put_file {
 };
 
 struct run {
-	struct control_conn *c;
+	struct control_conn *c;		/* NULL for a response run */
+	char origin[192];		/* a response run: "policy:NAME" */
 	struct sensor *s;
 	uint64_t id;
 	char *code;
@@ -114,6 +121,10 @@ struct run {
 	int wstatus;
 	char *traceback;
 	json_t *transfers;		/* uploads and downloads, for the audit */
+	/* A response run logs its output by lines: the partial last line
+	 * of stdout [0] and stderr [1]. */
+	char line[2][512];
+	size_t line_len[2];
 };
 
 /* ---- small helpers ---- */
@@ -156,8 +167,11 @@ static void sha256_buf(const void *buf, size_t len, char out[65])
 
 static json_t *run_audit_base(struct run *r)
 {
-	const struct control_peer *p = control_peer(r->c);
+	const struct control_peer *p = r->c ? control_peer(r->c) : NULL;
 
+	if (!r->c)
+		return json_pack("{s:I, s:s, s:s}", "run", (json_int_t)r->id, "name", r->name,
+				 "origin", r->origin);
 	return json_pack("{s:I, s:s, s:s, s:i, s:i}", "run", (json_int_t)r->id,
 			 "name", r->name, "analyst", p && p->analyst ? p->analyst : "?",
 			 "peerUid", p ? (int)p->uid : -1, "peerPid", p ? (int)p->pid : -1);
@@ -293,7 +307,19 @@ int scripts_start(struct sensor *s)
 
 void scripts_stop(struct sensor *s)
 {
+	struct timespec until;
+
+	/* Response runs see this, end their scripts (SIGTERM, grace, kill)
+	 * and audit the end while the audit log is still open. */
+	atomic_store(&sm.stopping, true);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += SCRIPT_GRACE_MS / 1000 + 3;
 	pthread_mutex_lock(&sm.lock);
+	while (sm.responses &&
+	       pthread_cond_timedwait(&sm.idle, &sm.lock, &until) != ETIMEDOUT)
+		;
+	if (sm.responses)
+		log_warn("scripts: %u response scripts still running at stop", sm.responses);
 	zygote_reap();
 	pthread_mutex_unlock(&sm.lock);
 }
@@ -719,6 +745,9 @@ static int rpc_upload(struct run *r, json_t *params)
 
 	if (!path)
 		return rpc_fail(r, "Error", "upload: a path is required");
+	if (!r->c)
+		return rpc_fail(r, "NotAvailable", "upload: a response script has no requester "
+				"to send files to");
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return rpc_fail(r, errno_kind(errno), "upload %s: %s", path, strerror(errno));
@@ -1041,6 +1070,20 @@ static int rpc_exit(struct run *r, json_t *params)
 	return 0;	/* a notification: no reply */
 }
 
+/* The script itself; the alert it answers is also its stdin. */
+static int rpc_script(struct run *r)
+{
+	json_t *job = json_pack("{s:s, s:s, s:O}", "code", r->code, "name", r->name,
+				"argv", r->argv);
+
+	char *in = r->alert ? json_dumps(r->alert, JSON_COMPACT) : NULL;
+
+	if (job && in)
+		json_object_set_new(job, "stdin", json_string(in));
+	free(in);
+	return rpc_ok(r, job);
+}
+
 /* One call from the script.  Returns -1 when the RPC socket is done. */
 static int run_rpc(struct run *r)
 {
@@ -1057,8 +1100,7 @@ static int run_rpc(struct run *r)
 	if (!m)
 		err = rpc_fail(r, "Error", "malformed call");
 	else if (!strcmp(m, "script"))
-		err = rpc_ok(r, json_pack("{s:s, s:s, s:O}", "code", r->code, "name", r->name,
-					  "argv", r->argv));
+		err = rpc_script(r);
 	else if (!strcmp(m, "exit"))
 		err = rpc_exit(r, params);
 	else if (!strcmp(m, "upload"))
@@ -1092,6 +1134,32 @@ static int run_rpc(struct run *r)
 
 /* ---- a run: output, timeout, end ---- */
 
+/*
+ * A response run has no requester: its output goes to the daemon log, a
+ * line per record (a line longer than the buffer is logged in pieces).
+ * @n == 0 flushes the partial line at the end of the run.
+ */
+static void run_log_output(struct run *r, int which, const char *buf, size_t n)
+{
+	static const char *const names[2] = { "stdout", "stderr" };
+	char *line = r->line[which];
+	size_t *len = &r->line_len[which];
+
+	for (size_t i = 0; i <= n; i++) {
+		bool end = i == n ? !n && *len : buf[i] == '\n';
+
+		if (!end && i < n) {
+			line[(*len)++] = buf[i];
+			end = *len == sizeof(r->line[0]);
+		}
+		if (!end)
+			continue;
+		log_msg(LOG_INFO, "script %s [run %llu] %s: %.*s", r->name,
+			(unsigned long long)r->id, names[which], (int)*len, line);
+		*len = 0;
+	}
+}
+
 static int run_output(struct run *r, int fd, const char *stream, size_t *count)
 {
 	char buf[SCRIPT_OUT_CHUNK];
@@ -1105,7 +1173,7 @@ static int run_output(struct run *r, int fd, const char *stream, size_t *count)
 	room = r->out_bytes + r->err_bytes - (size_t)n < r->max_output ?
 	       r->max_output - (r->out_bytes + r->err_bytes - (size_t)n) : 0;
 	if ((size_t)n > room) {
-		if (!r->truncated)
+		if (!r->truncated && r->c)
 			control_reply(r->c, json_pack("{s:b, s:I}", "truncated", 1,
 						      "limit", (json_int_t)r->max_output), 0);
 		r->truncated = true;
@@ -1113,6 +1181,10 @@ static int run_output(struct run *r, int fd, const char *stream, size_t *count)
 	}
 	if (n == 0 || r->client_gone)
 		return 0;
+	if (!r->c) {
+		run_log_output(r, count == &r->err_bytes, buf, (size_t)n);
+		return 0;
+	}
 	msg = json_pack("{s:s}", "stream", stream);
 	if (msg && !json_set_bytes(msg, "data", buf, (size_t)n) &&
 	    control_reply(r->c, msg, 0) == -EPIPE)
@@ -1150,8 +1222,11 @@ static void run_loop(struct run *r)
 		uint64_t now = monotonic_ns();
 		int wait_ms = 200;
 
-		if (!r->exited && !r->timed_out && (now >= deadline || r->client_gone)) {
-			r->timed_out = !r->client_gone;
+		bool stop = r->client_gone || atomic_load(&sm.stopping);
+
+		/* Once: kill_at is set from here on. */
+		if (!r->exited && !kill_at && (now >= deadline || stop)) {
+			r->timed_out = !stop;
 			run_kill_all(r, SIGTERM);
 			kill_at = now + SCRIPT_GRACE_MS * 1000000ull;
 		}
@@ -1189,6 +1264,14 @@ static void run_loop(struct run *r)
 	}
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Release everything of the run but the struct; safe to call twice. */
 static void run_cleanup(struct run *r)
 {
 	if (r->cgdir[0]) {
@@ -1197,27 +1280,27 @@ static void run_cleanup(struct run *r)
 			write_file_at(r->cgfd, "cgroup.kill", "1");
 			usleep(5000);
 		}
+		r->cgdir[0] = '\0';
 	}
-	if (r->cgfd >= 0)
-		close(r->cgfd);
+	close_fd(&r->cgfd);
 	for (size_t i = 0; i < r->nfiles; i++)
 		unlink(r->files[i].path);
+	r->nfiles = 0;
 	if (r->spool[0])
 		rmdir(r->spool);
-	if (r->out_r >= 0)
-		close(r->out_r);
-	if (r->err_r >= 0)
-		close(r->err_r);
-	if (r->rpc >= 0)
-		close(r->rpc);
-	if (r->status_r >= 0)
-		close(r->status_r);
+	r->spool[0] = '\0';
+	close_fd(&r->out_r);
+	close_fd(&r->err_r);
+	close_fd(&r->rpc);
+	close_fd(&r->status_r);
 	free(r->code);
 	free(r->traceback);
+	r->code = r->traceback = NULL;
 	json_decref(r->argv);
 	json_decref(r->alert);
 	json_decref(r->limit_notes);
 	json_decref(r->transfers);
+	r->argv = r->alert = r->limit_notes = r->transfers = NULL;
 }
 
 static json_t *run_result(struct run *r)
@@ -1287,50 +1370,198 @@ static void run_audit_end(struct run *r, const json_t *res)
 	audit_append("script.end", rec);
 }
 
+static struct run *run_new(struct control_conn *c, struct sensor *s)
+{
+	struct run *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->c = c;
+	r->s = s;
+	r->id = atomic_fetch_add(&sm.next_id, 1) + 1;
+	r->cgfd = r->out_r = r->err_r = r->rpc = r->status_r = -1;
+	r->transfers = json_array();
+	r->t0 = monotonic_ns();
+	return r;
+}
+
+static void run_free(struct run *r)
+{
+	run_cleanup(r);
+	free(r);
+}
+
+/*
+ * run_execute - start the parsed run, serve it until it ends and audit
+ * it.  Returns its result (the final reply), or NULL with @why set when
+ * it could not start.  The run's cgroup is gone when this returns.
+ */
+static json_t *run_execute(struct run *r, char *why, size_t wlen)
+{
+	json_t *res;
+
+	run_audit_start(r);
+	if (run_spawn(r, why, wlen))
+		return NULL;
+	if (r->c)
+		control_reply(r->c, json_pack("{s:b, s:I, s:i, s:s, s:s}", "started", 1,
+					      "run", (json_int_t)r->id, "pid", (int)r->pid,
+					      "sha256", r->sha256, "limits", r->limit_mode), 0);
+	run_loop(r);
+	if (!r->c) {
+		run_log_output(r, 0, NULL, 0);
+		run_log_output(r, 1, NULL, 0);
+	}
+	res = run_result(r);
+	run_audit_end(r, res);
+	log_msg(r->c ? LOG_INFO : LOG_NOTICE, "script %s [run %llu%s%s] ended: exit %lld%s%s in %llu ms",
+		r->name, (unsigned long long)r->id, r->c ? "" : ", ", r->origin,
+		(long long)json_integer_value(json_object_get(res, "exit")),
+		r->timed_out ? ", timed out" : "", r->truncated ? ", output truncated" : "",
+		(unsigned long long)ms_since(r->t0));
+	/* The cgroup is gone before "done": nothing of the script is left. */
+	run_cleanup(r);
+	return res;
+}
+
+static void run_audit_refused(struct run *r, const char *why)
+{
+	audit_append("script.refused", json_pack("{s:I, s:s, s:s, s:s}", "run", (json_int_t)r->id,
+						 "name", r->name[0] ? r->name : "?", "reason", why,
+						 "origin", r->c ? "control" : r->origin));
+}
+
 /* "script.run": the whole life of one script, on this connection's thread. */
 static int handle_run(struct control_conn *c, const json_t *req)
 {
-	struct run *r = calloc(1, sizeof(*r));
+	struct run *r = run_new(c, control_sensor(c));
 	char why[1024] = "";
 	json_t *res;
 
 	if (!r)
 		return control_error(c, "out of memory");
-	r->c = c;
-	r->s = control_sensor(c);
-	r->id = atomic_fetch_add(&sm.next_id, 1) + 1;
-	r->cgfd = r->out_r = r->err_r = r->rpc = r->status_r = -1;
-	r->transfers = json_array();
-	r->t0 = monotonic_ns();
 	if (run_parse(r, req, why, sizeof(why)) || run_recv_files(r, req, why, sizeof(why)))
 		goto refuse;
-	run_audit_start(r);
-	if (run_spawn(r, why, sizeof(why)))
+	res = run_execute(r, why, sizeof(why));
+	if (!res)
 		goto refuse;
-	control_reply(c, json_pack("{s:b, s:I, s:i, s:s, s:s}", "started", 1,
-				   "run", (json_int_t)r->id, "pid", (int)r->pid,
-				   "sha256", r->sha256, "limits", r->limit_mode), 0);
-	run_loop(r);
-	res = run_result(r);
-	run_audit_end(r, res);
-	log_info("script %s [run %llu] ended: exit %lld%s%s in %llu ms", r->name,
-		 (unsigned long long)r->id, (long long)json_integer_value(json_object_get(res, "exit")),
-		 r->timed_out ? ", timed out" : "", r->truncated ? ", output truncated" : "",
-		 (unsigned long long)ms_since(r->t0));
-	/* The cgroup is gone before "done": nothing of the script is left. */
-	run_cleanup(r);
 	free(r);
 	return control_reply(c, res, 1);
 refuse:
-	audit_append("script.refused", json_pack("{s:I, s:s, s:s}", "run", (json_int_t)r->id,
-						 "name", r->name[0] ? r->name : "?", "reason", why));
-	run_cleanup(r);
-	free(r);
+	run_audit_refused(r, why);
+	run_free(r);
 	return control_error(c, "%s", why);
+}
+
+/* ---- response runs (a policy's script: action) ---- */
+
+#define SCRIPT_MAX_RESPONSES	16	/* response runs at once */
+#define SCRIPT_RESPONSE_OUTPUT	(64u << 10)	/* logged, so kept short */
+
+static void *response_thread(void *arg)
+{
+	struct run *r = arg;
+	char why[1024] = "";
+	json_t *res = run_execute(r, why, sizeof(why));
+
+	if (!res) {
+		log_err("script %s [run %llu, %s] did not start: %s", r->name,
+			(unsigned long long)r->id, r->origin, why);
+		run_audit_refused(r, why);
+	}
+	json_decref(res);
+	run_free(r);
+	pthread_mutex_lock(&sm.lock);
+	if (--sm.responses == 0)
+		pthread_cond_broadcast(&sm.idle);
+	pthread_mutex_unlock(&sm.lock);
+	return NULL;
+}
+
+/* Build the request a control client would send for this action. */
+static json_t *response_request(const char *name, char *const *args, const json_t *alert)
+{
+	json_t *req = json_pack("{s:s, s:[], s:O, s:{s:I}}", "name", name, "args",
+				"alert", alert, "limits", "output",
+				(json_int_t)SCRIPT_RESPONSE_OUTPUT);
+
+	for (size_t i = 0; req && args && args[i]; i++)
+		json_array_append_new(json_object_get(req, "args"), json_string(args[i]));
+	return req;
+}
+
+static int response_spawn_thread(struct run *r)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
+	pthread_mutex_lock(&sm.lock);
+	if (sm.responses >= SCRIPT_MAX_RESPONSES || atomic_load(&sm.stopping)) {
+		pthread_mutex_unlock(&sm.lock);
+		return -EBUSY;
+	}
+	sm.responses++;
+	pthread_mutex_unlock(&sm.lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = -pthread_create(&t, &attr, response_thread, r);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		pthread_mutex_lock(&sm.lock);
+		if (--sm.responses == 0)
+			pthread_cond_broadcast(&sm.idle);
+		pthread_mutex_unlock(&sm.lock);
+	}
+	return err;
+}
+
+/*
+ * The response_script_fn of the script: action.  On the main loop: only
+ * the script file is read here (so a missing script fails the action
+ * at once); the run itself is on a thread of its own.
+ */
+static int scripts_respond(const char *name, char *const *args, const json_t *alert,
+			   char *details, size_t size)
+{
+	const char *policy = json_string_value(json_object_get(alert, "name"));
+	json_t *req = response_request(name, args, alert);
+	struct run *r = sm.s ? run_new(NULL, sm.s) : NULL;
+	char why[1024] = "";
+	int err = -ENOMEM;
+	uint64_t id;
+
+	if (!r || !req)
+		goto fail;
+	id = r->id;	/* the thread owns (and frees) r once started */
+	snprintf(r->origin, sizeof(r->origin), "policy:%s", policy ? policy : "?");
+	if (run_parse(r, req, why, sizeof(why))) {
+		err = -EINVAL;
+		goto fail;
+	}
+	err = response_spawn_thread(r);
+	if (err) {
+		snprintf(why, sizeof(why), "%s", err == -EBUSY ? (atomic_load(&sm.stopping) ?
+			 "the sensor is stopping" : "too many response scripts running") :
+			 strerror(-err));
+		goto fail;
+	}
+	json_decref(req);
+	snprintf(details, size, "script started: run id %llu", (unsigned long long)id);
+	return 0;
+fail:
+	snprintf(details, size, "script %s: %s", name, why[0] ? why : strerror(-err));
+	if (r) {
+		run_audit_refused(r, why[0] ? why : strerror(-err));
+		run_free(r);
+	}
+	json_decref(req);
+	return err;
 }
 
 int scripts_init(struct sensor *s)
 {
 	sm.s = s;
+	response_set_script_starter(scripts_respond);
 	return control_register("script.run", handle_run);
 }

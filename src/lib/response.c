@@ -3,7 +3,9 @@
  * response - carry out (or, in dry run, describe) a policy's actions.
  *
  * Overview: owns no state beyond struct response_ctx, which the caller
- * holds.  Processes are reached only through pidfds from the process
+ * holds, and the script starter the daemon registers once at start (the
+ * script manager lives in the daemon; this library only hands it the
+ * run).  Processes are reached only through pidfds from the process
  * table (or, for descendants, pidfds verified against a stopped parent),
  * so a pid reused between detection and response is never signalled.
  * PID 1, the sensor itself and the configured protected programs are
@@ -650,6 +652,9 @@ static void describe(struct response_ctx *rc, const struct response_action *a,
 		else if (path)
 			snprintf(o->details, sizeof(o->details), "target file %s", path);
 		return;
+	case RESPONSE_SCRIPT:
+		snprintf(o->details, sizeof(o->details), "script %s", a->script);
+		return;
 	default:
 		return;
 	}
@@ -698,6 +703,31 @@ static void do_deny(const struct event *ev, struct outcome *o)
 	     "deadline answered first)");
 }
 
+static response_script_fn script_starter;
+
+void response_set_script_starter(response_script_fn fn)
+{
+	script_starter = fn;
+}
+
+/* The run is only started here; its outcome goes to the audit log. */
+static void do_script(const struct response_action *a, const json_t *alert,
+		      struct outcome *o)
+{
+	int err;
+
+	if (!script_starter) {
+		fail(o, "script %s: the script manager is not running", a->script);
+		return;
+	}
+	o->details[0] = '\0';
+	err = script_starter(a->script, a->args, alert, o->details, sizeof(o->details));
+	o->result = err ? ALERT_RESULT_FAILED : ALERT_RESULT_SUCCESS;
+	if (!o->details[0])
+		snprintf(o->details, sizeof(o->details), "script %s: %s", a->script,
+			 err ? strerror(-err) : "started");
+}
+
 static void run_one(struct response_ctx *rc, const struct response_action *a,
 		    const struct event *ev, json_t *alert, struct outcome *o)
 {
@@ -722,6 +752,9 @@ static void run_one(struct response_ctx *rc, const struct response_action *a,
 		break;
 	case RESPONSE_DENY:
 		do_deny(ev, o);
+		break;
+	case RESPONSE_SCRIPT:
+		do_script(a, alert, o);
 		break;
 	default:
 		fail(o, "not available in this build");

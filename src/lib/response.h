@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * response - the automated response actions of a matching policy: kill,
- * kill-tree, stop, kill-container, quarantine, delete (deny and script
- * belong to other subsystems).  Processes are always targeted through a
+ * kill-tree, stop, kill-container, quarantine, delete (deny belongs to
+ * the exec gate; script is handed to the starter the daemon registers).  Processes are always targeted through a
  * pidfd, never a bare pid that may have been reused.  Each action adds
  * one notification to the alert, saying what was done or why not.
  */
@@ -75,5 +75,26 @@ void response_run(struct response_ctx *rc, const struct policy *p,
  */
 int response_kill(struct response_ctx *rc, pid_t pid, int sig, bool tree,
 		  char *details, size_t size);
+
+/**
+ * response_script_fn - start a response script without waiting for it.
+ * @name: the script's name in the scripts directory (no "/")
+ * @args: NULL-terminated arguments (may be NULL)
+ * @alert: the alert that triggered it (the callee copies what it keeps)
+ * @details: receives "script started: run id N" or why it did not start
+ * @size: size of @details
+ *
+ * Called on the main loop: must not block on the script.  Returns 0 when
+ * the run was started, or a negative errno.
+ */
+typedef int (*response_script_fn)(const char *name, char *const *args,
+				  const json_t *alert, char *details, size_t size);
+
+/**
+ * response_set_script_starter - route the script: action to @fn (the
+ * daemon's script manager).  Call before the first response_run(); NULL
+ * makes the action fail as "not available".
+ */
+void response_set_script_starter(response_script_fn fn);
 
 #endif

@@ -1,0 +1,132 @@
+#!/bin/bash
+# script_response: a policy's `script: NAME [args]` response action.
+#  - a copy of /bin/true run under a test name matches a policy whose
+#    action is `script: mark.py MARKER`; the script (scripts_dir/mark.py)
+#    writes the alert's uuid, read from senseon.alert_context() and from
+#    stdin, to the marker file: both must equal the alert's uuid
+#  - the alert's script notification says "success" / "script started:
+#    run id N", and the audit log has that run's start (origin policy:...)
+#    and end with exit 0
+#  - in dry run the notification is "Would have taken responseAction:
+#    script" and no script runs
+#  - a missing script fails the action at once
+. "${top_srcdir:-$(dirname "$0")/../..}/t/integration/lib.sh"
+
+PYRUNNER="$top_builddir/senseon-pyrunner"
+[ -x "$PYRUNNER" ] || skip "senseon-pyrunner not built"
+[ -x "$SENSEOND" ] || skip "senseond not built"
+
+alerts() { echo "$T/log/alerts.jsonl"; }
+wait_alert() { "$PY" "$top_srcdir/t/integration/jsonwait.py" "$(alerts)" "$1" "${2:-10}"; }
+W="$T/work"
+mkdir -p "$W/bin"
+cp /bin/true "$W/bin/resp-test"
+cp /bin/true "$W/bin/resp-dry"
+cp /bin/true "$W/bin/resp-missing"
+
+sensor_config "pyrunner_path: $PYRUNNER" "exec_source: true" "file_source: false" \
+	"stdout_events: none" "event_log: false"
+cat > "$T/scripts/mark.py" <<'PY'
+import json, os, sys
+import senseon
+ctx = senseon.alert_context()
+piped = json.load(sys.stdin)
+tmp = sys.argv[1] + ".tmp"
+with open(tmp, "w") as f:
+    f.write("%s %s %s\n" % (ctx["uuid"], piped["uuid"], ctx["name"]))
+os.rename(tmp, sys.argv[1])
+print("marked", ctx["uuid"])
+PY
+cat > "$T/etc/policy.d/script.yaml" <<YAML
+Script Response Test:
+  policy: program
+  priority: High
+  alertMessage: resp-test ran
+  responseActions:
+    - script: mark.py $W/marker
+  rules:
+    - match programName == "$W/bin/resp-test"
+    - default ignore
+Script Response Dry:
+  policy: program
+  priority: Low
+  alertMessage: resp-dry ran
+  dryRun: true
+  responseActions:
+    - script: mark.py $W/dry-marker
+  rules:
+    - match programName == "$W/bin/resp-dry"
+    - default ignore
+Script Response Missing:
+  policy: program
+  priority: Low
+  alertMessage: resp-missing ran
+  responseActions:
+    - script: no-such-script.py
+  rules:
+    - match programName == "$W/bin/resp-missing"
+    - default ignore
+YAML
+sensor_start
+
+# --- live: the script runs with the alert ---
+"$W/bin/resp-test"
+alert=$(wait_alert 'e["name"] == "Script Response Test"') ||
+	fail "no alert for resp-test in 10 s"
+uuid=$(printf '%s' "$alert" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])')
+note=$(printf '%s' "$alert" | "$PY" -c 'import json,sys
+e = json.load(sys.stdin)
+m = [n["message_fields"] for n in e["notifications"] if n.get("type") == "response"][0]
+print(m["action_type"], "|", m["action_result"], "|", m["action_result_details"])')
+case "$note" in
+"script | success | script started: run id "[0-9]*) ;;
+*) fail "script notification: expected 'script | success | script started: run id N', saw '$note'" ;;
+esac
+run_id=${note##* }
+for _ in $(seq 1 100); do [ -s "$W/marker" ] && break; sleep 0.05; done
+[ -s "$W/marker" ] || fail "the response script wrote no marker in 5 s (log: $(grep -i script "$T/senseond.err" | tail -n 5))"
+read -r got_ctx got_stdin got_name < "$W/marker"
+[ "$got_ctx" = "$uuid" ] || fail "alert_context() uuid: expected $uuid, saw $got_ctx"
+[ "$got_stdin" = "$uuid" ] || fail "stdin alert uuid: expected $uuid, saw $got_stdin"
+[ "$got_name" = "Script Response Test" ] || fail "alert_context() name: expected 'Script Response Test', saw '$got_name'"
+
+# The run's end is audited (and logged) after the script exits.
+audit_end() {
+	"$PY" - "$T/log/audit.jsonl" "$run_id" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("type") == "script.end" and r.get("run") == int(sys.argv[2]):
+        print(r.get("origin"), r.get("exit"))
+PY
+}
+for _ in $(seq 1 100); do [ -n "$(audit_end)" ] && break; sleep 0.05; done
+[ "$(audit_end)" = "policy:Script Response Test 0" ] ||
+	fail "audit script.end of run $run_id: expected 'policy:Script Response Test 0', saw '$(audit_end)'"
+grep -q "run $run_id.*stdout: marked $uuid" "$T/senseond.err" ||
+	fail "the script's output is not in the daemon log: $(grep -i 'script' "$T/senseond.err" | tail -n 5)"
+
+# --- dry run: described, not run ---
+"$W/bin/resp-dry"
+alert=$(wait_alert 'e["name"] == "Script Response Dry"') || fail "no alert for resp-dry in 10 s"
+printf '%s' "$alert" | "$PY" -c 'import json,sys
+e = json.load(sys.stdin)
+msgs = [n.get("message") for n in e["notifications"]]
+res = [n["message_fields"]["action_result"] for n in e["notifications"] if n.get("type") == "response"]
+assert "Would have taken responseAction: script" in msgs, msgs
+assert res == ["dry run"], res' || fail "dry run notification: saw $alert"
+sleep 0.5
+[ ! -e "$W/dry-marker" ] || fail "dry run: the script ran (it wrote $W/dry-marker)"
+
+# --- a missing script fails the action ---
+"$W/bin/resp-missing"
+alert=$(wait_alert 'e["name"] == "Script Response Missing"') || fail "no alert for resp-missing in 10 s"
+printf '%s' "$alert" | "$PY" -c 'import json,sys
+e = json.load(sys.stdin)
+m = [n["message_fields"] for n in e["notifications"] if n.get("type") == "response"][0]
+assert m["action_result"] == "failed", m
+assert "no such script" in m["action_result_details"], m' ||
+	fail "missing script: expected a failed notification naming it, saw $alert"
+
+kill -0 "$DAEMON_PID" || fail "senseond is gone"
+echo "PASS: script_response"
