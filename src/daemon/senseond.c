@@ -16,6 +16,8 @@
 #include "execgate.h"
 #include "isolation.h"
 #include "control.h"
+#include "platform.h"
+#include "platform_cmds.h"
 #include "scripts.h"
 #include "audit.h"
 #include "event.h"
@@ -405,6 +407,12 @@ int main(int argc, char **argv)
 		log_err("isolation: %s", strerror(-rc));
 	if ((rc = scripts_init(s)))
 		log_err("scripts: %s", strerror(-rc));
+	/* The platform channel: its commands and outbox before control
+	 * starts, its thread after; a failure leaves the sensor local. */
+	if ((rc = platform_cmds_init()))
+		log_err("platform commands: %s", strerror(-rc));
+	if ((rc = platform_init(s)) || (rc = platform_start(s)))
+		log_err("platform channel: %s", strerror(-rc));
 	/* Last: every command is registered before clients can connect. */
 	if ((rc = control_start(s)))
 		log_err("control socket %s: %s", s->cfg.control_socket, strerror(-rc));
@@ -420,6 +428,7 @@ int main(int argc, char **argv)
 
 	atomic_store(&s->stopping, true);
 	execgate_stop(s);	/* first: nothing may wait on us while we stop */
+	platform_stop(s);	/* no new platform commands either */
 	control_stop(s);	/* no new commands while the rest winds down */
 	scripts_stop(s);
 	isolation_stop(s);

@@ -11,6 +11,7 @@
  */
 #include "sink.h"
 #include "control.h"
+#include "platform.h"
 #include "sensor.h"
 #include "log.h"
 #include "event_json.h"
@@ -155,6 +156,7 @@ void sink_alert(json_t *alert)
 		fflush(stdout);
 	}
 	control_publish_alert(line.data);	/* senseonctl alerts --follow */
+	platform_publish_alert(line.data);	/* durable: the platform outbox */
 }
 
 void sink_flush(void)
