@@ -324,27 +324,43 @@ static PyObject *py_alert_context(PyObject *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(isolate_doc,
-"isolate(allow=None) -> dict\n\n"
-"Cut this host off the network except loopback, the platform and the\n"
-"allow-list (addresses or prefixes, optionally ':port').  Raises\n"
-"NotAvailable when the build has no isolation subsystem.");
+"isolate(allow=None, duration=None, force=False) -> dict\n\n"
+"Cut this host off the network (an nftables table of the sensor's own)\n"
+"except loopback, established flows, the platform and the allow-list:\n"
+"addresses or prefixes, optionally with ':port' (\"10.0.0.0/8\",\n"
+"\"[2001:db8::1]:443\").  duration: seconds (int) or \"90s\", \"15m\",\n"
+"\"2h\", \"1d\" until the sensor unisolates by itself; None: until\n"
+"unisolate().  force: isolate even when the platform cannot be resolved\n"
+"or reached (the host then reaches only the allow-list).  Returns the new\n"
+"state (isolated, since, by, expires, allow, digest ...).  The change is\n"
+"audited as made by this script run.  Raises Error when it is refused or\n"
+"fails, NotAvailable when the sensor runs no isolation subsystem.");
 
 static PyObject *py_isolate(PyObject *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "allow", NULL };
-	PyObject *allow = Py_None, *list;
+	static char *kwlist[] = { "allow", "duration", "force", NULL };
+	PyObject *allow = Py_None, *duration = Py_None, *list;
+	int force = 0;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:isolate", kwlist, &allow))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOp:isolate", kwlist, &allow,
+					 &duration, &force))
 		return NULL;
+	if (duration != Py_None && !PyLong_Check(duration) && !PyUnicode_Check(duration)) {
+		PyErr_SetString(PyExc_TypeError, "isolate: duration must be seconds (int) or "
+				"a string such as \"15m\"");
+		return NULL;
+	}
 	list = allow == Py_None ? PyList_New(0) : PySequence_List(allow);
 	if (!list)
 		return NULL;
-	return call("isolate", Py_BuildValue("{s:N}", "allow", list));
+	return call("isolate", Py_BuildValue("{s:N, s:O, s:O}", "allow", list, "for", duration,
+					     "force", force ? Py_True : Py_False));
 }
 
 PyDoc_STRVAR(unisolate_doc,
-"unisolate() -> dict\n\nRemove the network isolation.  Raises NotAvailable\n"
-"when the build has no isolation subsystem.");
+"unisolate() -> dict\n\nRemove the network isolation (exactly the sensor's\n"
+"table), audited as this script run's change.  Raises NotAvailable when\n"
+"the sensor runs no isolation subsystem, Error when it fails.");
 
 static PyObject *py_unisolate(PyObject *self, PyObject *unused)
 {
@@ -353,8 +369,9 @@ static PyObject *py_unisolate(PyObject *self, PyObject *unused)
 
 PyDoc_STRVAR(isolation_status_doc,
 "isolation_status() -> dict\n\nWhether the host is isolated, since when, by\n"
-"whom and with which allow-list.  Raises NotAvailable when the build has\n"
-"no isolation subsystem.");
+"whom, with which allow-list and expiry, and whether the sensor's table\n"
+"is present and intact in the kernel.  Raises NotAvailable when the\n"
+"sensor runs no isolation subsystem.");
 
 static PyObject *py_isolation_status(PyObject *self, PyObject *unused)
 {

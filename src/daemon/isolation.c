@@ -178,17 +178,6 @@ static int open_netlink(void)
 
 /* --- control commands --- */
 
-static int reply_state(struct control_conn *c, const struct isolate_state *st)
-{
-	json_t *msg = isolate_state_json(st);
-
-	if (!msg)
-		return control_error(c, "out of memory");
-	json_object_del(msg, "listing");
-	json_object_set_new(msg, "ok", json_true());
-	return control_reply(c, msg, 1);
-}
-
 static const char *peer_name(struct control_conn *c)
 {
 	const struct control_peer *p = control_peer(c);
@@ -237,20 +226,23 @@ static int parse_request(const json_t *req, struct isolate_request *r, char *err
 	return 0;
 }
 
-static int cmd_isolate(struct control_conn *c, const json_t *req)
+int isolation_isolate(const json_t *req, const char *by, json_t **state,
+		      char *err, size_t len)
 {
-	struct isolate_request r = { .by = peer_name(c) };
+	struct isolate_request r = { .by = by };
 	struct isolate_state st = { 0 };
-	char err[1024] = "";
 	int rc;
 
-	rc = parse_request(req, &r, err, sizeof(err));
+	*state = NULL;
+	if (!iso.s)
+		return snprintf(err, len, "the isolation subsystem is not running"), -ENOTCONN;
+	rc = parse_request(req, &r, err, len);
 	if (rc) {
 		free((void *)r.allow);
-		return control_error(c, "%s", err);
+		return rc;
 	}
 	pthread_mutex_lock(&iso.lock);
-	rc = isolate_enable(&iso.s->cfg, &r, &st, err, sizeof(err));
+	rc = isolate_enable(&iso.s->cfg, &r, &st, err, len);
 	audit_change("isolate", &st, r.by, rc, err);
 	if (!rc)
 		remember(&st);
@@ -259,56 +251,91 @@ static int cmd_isolate(struct control_conn *c, const json_t *req)
 	if (rc) {
 		log_warn("isolation: isolate refused or failed: %s", err);
 		isolate_state_free(&st);
-		return control_error(c, "%s", err);
+		return rc;
 	}
 	log_notice("isolation: host isolated by %s (ruleset sha256 %s)", r.by, st.digest);
-	rc = reply_state(c, &st);
+	*state = isolate_state_json(&st);
+	if (*state)
+		json_object_del(*state, "listing");
 	isolate_state_free(&st);
-	return rc;
+	return *state ? 0 : -ENOMEM;
 }
 
-static int cmd_unisolate(struct control_conn *c, const json_t *req)
+int isolation_unisolate(const char *by, char *err, size_t len)
 {
 	struct isolate_state prev;
-	const char *by = peer_name(c);
-	char err[1024] = "";
 	int rc;
 
+	if (!iso.s)
+		return snprintf(err, len, "the isolation subsystem is not running"), -ENOTCONN;
 	pthread_mutex_lock(&iso.lock);
-	rc = isolate_disable(&iso.s->cfg, by, &prev, err, sizeof(err));
+	rc = isolate_disable(&iso.s->cfg, by, &prev, err, len);
 	audit_change("unisolate", &prev, by, rc, err);
 	remember_saved();
 	pthread_mutex_unlock(&iso.lock);
 	isolate_state_free(&prev);
-	if (rc)
-		return control_error(c, "%s", err);
-	log_notice("isolation: host unisolated by %s", by);
-	return control_reply(c, json_pack("{s:b, s:b}", "ok", 1, "isolated", 0), 1);
+	if (!rc)
+		log_notice("isolation: host unisolated by %s", by);
+	return rc;
 }
 
-static int cmd_status(struct control_conn *c, const json_t *req)
+int isolation_status(json_t **status, char *err, size_t len)
 {
 	struct isolate_state st;
 	char *listing = NULL;
 	json_t *msg;
 	int rc;
 
+	*status = NULL;
+	if (!iso.s)
+		return snprintf(err, len, "the isolation subsystem is not running"), -ENOTCONN;
 	rc = isolate_state_load(iso.s->cfg.state_dir, &st);
 	if (rc)
-		return control_error(c, "cannot read the isolation state: %s", strerror(-rc));
+		return snprintf(err, len, "cannot read the isolation state: %s", strerror(-rc)), rc;
 	msg = isolate_state_json(&st);
 	if (!msg) {
 		isolate_state_free(&st);
-		return control_error(c, "out of memory");
+		return snprintf(err, len, "out of memory"), -ENOMEM;
 	}
 	rc = isolate_kernel_listing(&listing);
 	json_object_del(msg, "listing");
 	json_object_set_new(msg, "table_present", json_boolean(rc == 0));
 	json_object_set_new(msg, "table_intact", json_boolean(rc == 0 && st.listing &&
 							      strcmp(listing, st.listing) == 0));
-	json_object_set_new(msg, "ok", json_true());
 	free(listing);
 	isolate_state_free(&st);
+	*status = msg;
+	return 0;
+}
+
+static int cmd_isolate(struct control_conn *c, const json_t *req)
+{
+	char err[1024] = "";
+	json_t *st;
+
+	if (isolation_isolate(req, peer_name(c), &st, err, sizeof(err)))
+		return control_error(c, "%s", err[0] ? err : "out of memory");
+	json_object_set_new(st, "ok", json_true());
+	return control_reply(c, st, 1);
+}
+
+static int cmd_unisolate(struct control_conn *c, const json_t *req)
+{
+	char err[1024] = "";
+
+	if (isolation_unisolate(peer_name(c), err, sizeof(err)))
+		return control_error(c, "%s", err);
+	return control_reply(c, json_pack("{s:b, s:b}", "ok", 1, "isolated", 0), 1);
+}
+
+static int cmd_status(struct control_conn *c, const json_t *req)
+{
+	char err[1024] = "";
+	json_t *msg;
+
+	if (isolation_status(&msg, err, sizeof(err)))
+		return control_error(c, "%s", err);
+	json_object_set_new(msg, "ok", json_true());
 	return control_reply(c, msg, 1);
 }
 

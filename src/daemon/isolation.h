@@ -10,6 +10,9 @@
 #ifndef SENSEON_ISOLATION_H
 #define SENSEON_ISOLATION_H
 
+#include <jansson.h>
+#include <stddef.h>
+
 struct sensor;
 
 /*
@@ -24,5 +27,21 @@ int isolation_start(struct sensor *s);
 /* isolation_stop - end the watcher thread.  The table stays: isolation
  * outlives the daemon, and the next start re-checks it. */
 void isolation_stop(struct sensor *s);
+
+/*
+ * The work behind the control commands, for other requesters (a script's
+ * senseon.isolate() ...): serialised with the watcher and audited as
+ * "isolation.change" by @by.  Each returns 0 or -errno with @err set.
+ *
+ * isolation_isolate - @req as the "isolate" command takes it ("allow",
+ * "for", "force"); *@state gets the new state (caller decrefs).
+ * isolation_unisolate - remove exactly our table.
+ * isolation_status - *@status gets the state and whether our table is
+ * present and intact (caller decrefs).
+ */
+int isolation_isolate(const json_t *req, const char *by, json_t **state,
+		      char *err, size_t len);
+int isolation_unisolate(const char *by, char *err, size_t len);
+int isolation_status(json_t **status, char *err, size_t len);
 
 #endif

@@ -23,6 +23,7 @@
 #include "control.h"
 #include "event.h"
 #include "event_json.h"
+#include "isolation.h"
 #include "jsonbytes.h"
 #include "log.h"
 #include "proctable.h"
@@ -1070,6 +1071,73 @@ static int rpc_exit(struct run *r, json_t *params)
 	return 0;	/* a notification: no reply */
 }
 
+/* ---- isolation, through the daemon's isolation subsystem ---- */
+
+/* Who changed isolation, for its audit record: the script and its requester. */
+static void run_by(struct run *r, char *by, size_t size)
+{
+	const struct control_peer *p = r->c ? control_peer(r->c) : NULL;
+
+	snprintf(by, size, "script run %llu (%s)", (unsigned long long)r->id,
+		 r->c ? (p && p->analyst ? p->analyst : "?") : r->origin);
+}
+
+static const char *isolation_kind(int err)
+{
+	if (err == -ENOTCONN)
+		return "NotAvailable";
+	if (err == -EPERM)
+		return "PermissionDenied";
+	return "Error";
+}
+
+static int rpc_isolate(struct run *r, json_t *params)
+{
+	json_t *req = json_object(), *st = NULL;
+	char by[256], err[1024] = "";
+	const char *keys[] = { "allow", "for", "force" };
+	int rc;
+
+	if (!req)
+		return rpc_fail(r, "Error", "out of memory");
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(params, keys[i]);
+
+		if (v && !json_is_null(v))
+			json_object_set(req, keys[i], v);
+	}
+	run_by(r, by, sizeof(by));
+	rc = isolation_isolate(req, by, &st, err, sizeof(err));
+	json_decref(req);
+	if (rc)
+		return rpc_fail(r, isolation_kind(rc),
+				"isolate: %s", err[0] ? err : strerror(-rc));
+	return rpc_ok(r, st);
+}
+
+static int rpc_unisolate(struct run *r)
+{
+	char by[256], err[1024] = "";
+	int rc;
+
+	run_by(r, by, sizeof(by));
+	rc = isolation_unisolate(by, err, sizeof(err));
+	if (rc)
+		return rpc_fail(r, isolation_kind(rc), "unisolate: %s", err[0] ? err : strerror(-rc));
+	return rpc_ok(r, json_pack("{s:b}", "isolated", 0));
+}
+
+static int rpc_isolation_status(struct run *r)
+{
+	char err[1024] = "";
+	json_t *st;
+	int rc = isolation_status(&st, err, sizeof(err));
+
+	if (rc)
+		return rpc_fail(r, isolation_kind(rc), "isolation_status: %s", err);
+	return rpc_ok(r, st);
+}
+
 /* The script itself; the alert it answers is also its stdin. */
 static int rpc_script(struct run *r)
 {
@@ -1123,9 +1191,12 @@ static int run_rpc(struct run *r)
 		err = rpc_sensor_info(r);
 	else if (!strcmp(m, "alert_context"))
 		err = rpc_ok(r, r->alert ? json_incref(r->alert) : NULL);
-	else if (!strcmp(m, "isolate") || !strcmp(m, "unisolate") ||
-		 !strcmp(m, "isolation_status"))
-		err = rpc_fail(r, "NotAvailable", "network isolation is not available in this build");
+	else if (!strcmp(m, "isolate"))
+		err = rpc_isolate(r, params);
+	else if (!strcmp(m, "unisolate"))
+		err = rpc_unisolate(r);
+	else if (!strcmp(m, "isolation_status"))
+		err = rpc_isolation_status(r);
 	else
 		err = rpc_fail(r, "Error", "unknown call %s", m);
 	proto_frame_free(&f);
