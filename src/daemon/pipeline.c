@@ -215,6 +215,13 @@ static void emit_event(struct sensor *s, struct event *ev)
 static void process_one(struct sensor *s, struct event *ev)
 {
 	ev->seq = ++s->seq;
+	if (ev->type == EVENT_SCRIPT_ALERT) {
+		/* Raised on a script's thread, written here: the sinks have
+		 * one writer.  Not an observation: no policy, no event line. */
+		sink_alert(ev->alert);
+		ev->alert = NULL;
+		return;
+	}
 	if (monotonic_ns() < s->loss_window_until_ns)
 		ev->flags |= EVENT_F_LOSS_WINDOW;
 	if (ev->type == EVENT_LOSS) {

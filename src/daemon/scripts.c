@@ -13,8 +13,8 @@
  *
  * It must not own the process table, the policies or the alert sink: it
  * reads the table through proctable_lookup(), kills through
- * response_kill() and raises alerts through sink_alert() like the
- * pipeline does.  It never runs Python itself: a script that hangs,
+ * response_kill() and hands a script's alerts to the main loop as
+ * EVENT_SCRIPT_ALERT events (the pipeline writes them).  It never runs Python itself: a script that hangs,
  * forks, exhausts memory or crashes the interpreter does so in its own
  * process, in its own cgroup.
  */
@@ -28,9 +28,9 @@
 #include "log.h"
 #include "proctable.h"
 #include "protocol.h"
+#include "queue.h"
 #include "response.h"
 #include "sensor.h"
-#include "sink.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -1015,6 +1015,7 @@ static int rpc_alert(struct run *r, json_t *params)
 	const char *prio = json_string_value(json_object_get(params, "priority"));
 	json_t *fields = json_object_get(params, "fields"), *alert;
 	char uuid[37], ts[64];
+	struct event *ev;
 	uuid_t u;
 
 	if (!name || !msg)
@@ -1033,9 +1034,20 @@ static int rpc_alert(struct run *r, json_t *params)
 			  "notifications", "type", "detection", "message", msg);
 	if (!alert)
 		return rpc_fail(r, "Error", "alert: the fields are not JSON-serialisable");
+	ev = event_new(EVENT_SCRIPT_ALERT);
+	if (!ev) {
+		json_decref(alert);
+		return rpc_fail(r, "Error", "alert: out of memory");
+	}
+	ev->alert = alert;
+	ev->pid = r->pid;
+	/* The main loop writes it (sink_alert is not for other threads). */
+	if (queue_push(r->s->queue, ev)) {
+		event_free(ev);
+		return rpc_fail(r, "Error", "alert: the sensor's event queue is full; try again");
+	}
 	audit_append("script.alert", json_pack("{s:I, s:s, s:s}", "run", (json_int_t)r->id,
 					       "uuid", uuid, "name", name));
-	sink_alert(alert);
 	return rpc_ok(r, json_string(uuid));
 }
 

@@ -10,6 +10,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ static const char *const type_names[EVENT_TYPE_MAX] = {
 	[EVENT_FILE_ATTRIB] = "attrib",
 	[EVENT_LOSS] = "loss",
 	[EVENT_EXEC_DENIED] = "exec_denied",
+	[EVENT_SCRIPT_ALERT] = "script_alert",
 };
 
 struct event *event_new(enum event_type type)
@@ -50,6 +52,7 @@ void event_free(struct event *ev)
 	bytes_clear(&ev->path2);
 	proc_info_put(ev->proc);
 	policy_set_put(ev->gate_set);
+	json_decref(ev->alert);
 	free(ev);
 }
 

@@ -39,6 +39,9 @@ enum event_type {
 	EVENT_LOSS,		/* events were lost (ENOBUFS, queue overflow) */
 	/* exec gate: an exec denied before it ran (path = the binary) */
 	EVENT_EXEC_DENIED,
+	/* an alert raised by an analyst script (senseon.alert()), carried
+	 * to the main loop so that the alert sinks have one writer */
+	EVENT_SCRIPT_ALERT,
 	EVENT_TYPE_MAX
 };
 
@@ -108,6 +111,8 @@ struct event {
 	 * its set that keeps it alive across a reload */
 	const struct policy *gate_policy;
 	struct policy_set *gate_set;
+	/* EVENT_SCRIPT_ALERT: the alert (a jansson object), owned */
+	struct json_t *alert;
 };
 
 struct event *event_new(enum event_type type);

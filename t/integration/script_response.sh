@@ -10,6 +10,11 @@
 #  - in dry run the notification is "Would have taken responseAction:
 #    script" and no script runs
 #  - a missing script fails the action at once
+#  - senseon.alert() from two concurrent `senseonctl run` scripts (50
+#    alerts each, while the policy above keeps matching): every alert
+#    reaches alerts.jsonl exactly once, whole, with the uuid the call
+#    returned and its fields (the main loop writes them, not the script
+#    threads)
 . "${top_srcdir:-$(dirname "$0")/../..}/t/integration/lib.sh"
 
 PYRUNNER="$top_builddir/senseon-pyrunner"
@@ -127,6 +132,45 @@ m = [n["message_fields"] for n in e["notifications"] if n.get("type") == "respon
 assert m["action_result"] == "failed", m
 assert "no such script" in m["action_result_details"], m' ||
 	fail "missing script: expected a failed notification naming it, saw $alert"
+
+# --- senseon.alert(): written by the main loop, one whole line each ---
+cat > "$W/raise.py" <<'PY'
+import sys, senseon
+for i in range(50):
+    print(senseon.alert("Script Alert Test", "alert %d" % i, priority="Low",
+                        run=sys.argv[1], i=i))
+PY
+ctl() { "$SENSEONCTL" -c "$T/etc/senseond.conf" "$@"; }
+ctl run "$W/raise.py" a > "$W/uuids.a" 2> "$W/err.a" & ra=$!
+ctl run "$W/raise.py" b > "$W/uuids.b" 2> "$W/err.b" & rb=$!
+for _ in 1 2 3 4 5; do "$W/bin/resp-missing"; done
+wait "$ra" || fail "raise.py a: exit $? ($(cat "$W/err.a"))"
+wait "$rb" || fail "raise.py b: exit $? ($(cat "$W/err.b"))"
+sleep 0.3
+"$PY" - "$(alerts)" "$W/uuids.a" "$W/uuids.b" <<'PY' || fail "script alerts: see above"
+import json, sys
+want = {}
+for run, f in (("a", sys.argv[2]), ("b", sys.argv[3])):
+    for i, u in enumerate(open(f).read().split()):
+        want[u] = (run, i)
+assert len(want) == 100, "expected 100 distinct uuids from senseon.alert(), got %d" % len(want)
+seen = {}
+for n, line in enumerate(open(sys.argv[1]), 1):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        sys.exit("alerts.jsonl line %d is not whole JSON: %r" % (n, line[:200]))
+    if e.get("name") == "Script Alert Test":
+        seen[e["uuid"]] = seen.get(e["uuid"], 0) + 1
+        run, i = want.get(e["uuid"], (None, None))
+        f = e.get("fields") or {}
+        if (f.get("run"), f.get("i")) != (run, i) or e["policyType"] != "script":
+            sys.exit("alert %s: expected fields run=%s i=%s, saw %r" % (e["uuid"], run, i, e))
+missing = set(want) - set(seen)
+dup = [u for u, c in seen.items() if c != 1]
+if missing or dup:
+    sys.exit("script alerts: %d of 100 missing, %d written more than once" % (len(missing), len(dup)))
+PY
 
 kill -0 "$DAEMON_PID" || fail "senseond is gone"
 echo "PASS: script_response"
