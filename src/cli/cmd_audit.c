@@ -39,10 +39,11 @@ static void usage(FILE *fp)
 	fprintf(fp,
 		"Usage: senseonctl audit [--follow] [--json]\n"
 		"       senseonctl audit verify [--json] [FILE]...\n\n"
-		"Print the audit records of the daemon's log_dir (oldest first), or follow\n"
-		"new ones.  'verify' checks the hash chain through the files (default: the\n"
-		"log_dir's audit.jsonl.* then audit.jsonl) and names every record that was\n"
-		"edited, deleted, inserted or reordered.\n"
+		"Print the audit records of the daemon's log_dir, oldest first; with\n"
+		"--follow, only the new ones as they are written (across rotations).\n"
+		"'verify' checks the hash chain through the files (default: the log_dir's\n"
+		"audit.jsonl.* then audit.jsonl) and names every record that was edited,\n"
+		"deleted, inserted or reordered.\n"
 		"Exit status: 0 intact, 3 tampered or torn, 4 no audit log, 1 read error.\n");
 }
 
@@ -207,7 +208,8 @@ static int cmd_print(const char *log_dir, bool follow_mode)
 			n < 0 ? ": " : "", n < 0 ? strerror(-n) : "");
 		return CTL_EXIT_UNAVAILABLE;
 	}
-	for (int i = 0; i < n && rc == 0; i++)
+	/* --follow is for what happens next: the history may be large */
+	for (int i = 0; i < n && rc == 0 && !follow_mode; i++)
 		rc = print_file(files[i], &lb);
 	audit_free_list(files);
 	if (rc == 0 && follow_mode)

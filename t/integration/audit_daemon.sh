@@ -71,12 +71,24 @@ wait_audit "e['type'] == 'config.reload' and e['ok']" >/dev/null ||
 	fail "expected a config.reload record after SIGHUP"
 wait_audit "e['type'] == 'policy.reload' and e['ok'] and e['policies'] == 1" >/dev/null ||
 	fail "expected a policy.reload record with 1 policy after SIGHUP"
+"$SENSEONCTL" -c "$T/etc/senseond.conf" audit --follow --json > "$T/follow.jsonl" &
+follower=$!
+add_cleanup "kill -TERM $follower 2>/dev/null"
+sleep 0.5	# the follower starts at the end of the file
 mv "$AUDIT" "$AUDIT.1"
 sensor_signal HUP
 wait_audit "e['type'] == 'audit.rotated' and e['previousFile'] == 'audit.jsonl.1'" "$AUDIT" >/dev/null ||
 	fail "expected the new audit.jsonl to start with audit.rotated from audit.jsonl.1"
 wait_audit "e['type'] == 'policy.reload'" "$AUDIT" >/dev/null ||
 	fail "expected the second reload recorded in the new file"
+
+# the follower went on across the rotation
+wait_audit "e['type'] == 'policy.reload'" "$T/follow.jsonl" 5 >/dev/null ||
+	fail "expected audit --follow to print the records of the new file, saw: $(cat "$T/follow.jsonl")"
+kill -TERM "$follower"
+wait "$follower" || fail "expected audit --follow to exit 0 on SIGTERM"
+head -n 1 "$T/follow.jsonl" | grep -q '"type":"audit.rotated"' ||
+	fail "expected audit --follow to start with audit.rotated, saw: $(head -n 1 "$T/follow.jsonl")"
 
 out=$(ctl audit verify) || fail "expected audit verify to pass on the live log, exit $?: $out"
 echo "$out" | grep -q "^intact: " || fail "expected \"intact: ...\", saw: $out"
