@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# Helpers for the platform channel's integration tests, on top of
+# t/integration/lib.sh: a test PKI, the reference platform on a fixed
+# loopback port (so it can be restarted), and waits on what it received.
+PKI="$T/pki"
+bash "$top_srcdir/t/platform/mkcerts.sh" "$PKI" || fail "could not make the test PKI with openssl"
+"$PY" -c 'import websockets' 2>/dev/null || skip "needs python3-websockets"
+PPORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PLAT_PID=
+REC="$T/platform"
+
+# platform_up [refplatform args...]: start it with the good server cert
+# unless --cert/--key are given; waits until it listens.
+platform_up() {
+	local certargs=(--cert "$PKI/server.pem" --key "$PKI/server-key.pem")
+	case " $* " in *" --cert "*) certargs=() ;; esac
+	mkdir -p "$REC"
+	: > "$T/platform.out"
+	"$PY" "$top_srcdir/t/platform/refplatform.py" --dir "$REC" --port "$PPORT" \
+		--ca "$PKI/ca.pem" "${certargs[@]}" "$@" > "$T/platform.out" 2>&1 &
+	PLAT_PID=$!
+	add_cleanup "kill -KILL $PLAT_PID 2>/dev/null"
+	for _ in $(seq 100); do
+		grep -q listening "$T/platform.out" && return 0
+		kill -0 "$PLAT_PID" 2>/dev/null || { cat "$T/platform.out" >&2; fail "refplatform exited"; }
+		sleep 0.05
+	done
+	fail "refplatform did not listen in 5 s"
+}
+
+platform_down() {
+	[ -n "$PLAT_PID" ] || return 0
+	kill -TERM "$PLAT_PID" 2>/dev/null || true
+	wait "$PLAT_PID" 2>/dev/null || true
+	PLAT_PID=
+}
+
+# the sensor's configuration lines for the channel
+platform_conf() {
+	printf '%s\n' "platform_url: wss://127.0.0.1:$PPORT/sensor" \
+		"platform_ca: $PKI/ca.pem" "platform_cert: $PKI/client.pem" \
+		"platform_key: $PKI/client-key.pem"
+}
+
+# received PYEXPR [SECONDS]: wait until the platform received a frame e
+received() {
+	"$PY" "$top_srcdir/t/integration/jsonwait.py" "$REC/received.jsonl" "$1" "${2:-15}"
+}
+count_received() {
+	"$PY" "$top_srcdir/t/integration/jsonwait.py" --count "$REC/received.jsonl" "$1" 0
+}
+# audited PYEXPR [SECONDS]: wait for an audit record
+audited() {
+	"$PY" "$top_srcdir/t/integration/jsonwait.py" "$T/log/audit.jsonl" "$1" "${2:-10}"
+}
