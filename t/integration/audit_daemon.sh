@@ -9,6 +9,8 @@
 #  - on copies: an edited record, a deleted record and two swapped records
 #    each make verify exit 3 naming file:line and seq
 #  - SIGTERM records sensor.stop and the chain still verifies
+#  - a torn last line (crash mid-write) makes verify exit 3; the next start
+#    recovers it (audit.recovered) and verify passes with a note
 . "${top_srcdir:-$(dirname "$0")/../..}/t/integration/lib.sh"
 
 [ -x "$SENSEOND" ] || skip "senseond not built"
@@ -20,9 +22,30 @@ cp /bin/sleep "$W/bin/audit-victim"
 AUDIT="$T/log/audit.jsonl"
 ctl() { "$SENSEONCTL" -c "$T/etc/senseond.conf" "$@"; }
 
-# wait_audit PYEXPR [FILE] [SECONDS]: first record r of FILE satisfying PYEXPR
+# wait_audit PYEXPR [FILE] [SECONDS]: first record e of FILE satisfying
+# PYEXPR (unlike jsonwait.py, it steps over a torn line: the test makes one)
 wait_audit() {
-	"$PY" "$top_srcdir/t/integration/jsonwait.py" "${2:-$AUDIT}" "$1" "${3:-10}"
+	"$PY" - "${2:-$AUDIT}" "$1" "${3:-10}" <<'PYEOF'
+import json, sys, time
+path, expr, secs = sys.argv[1], compile(sys.argv[2], "<expr>", "eval"), float(sys.argv[3])
+deadline = time.monotonic() + secs
+while True:
+    try:
+        lines = open(path, "rb").read().split(b"\n")[:-1]
+    except FileNotFoundError:
+        lines = []
+    for raw in lines:
+        try:
+            e = json.loads(raw)
+            if eval(expr, {}, {"e": e}):
+                print(json.dumps(e))
+                sys.exit(0)
+        except (ValueError, KeyError, TypeError):
+            pass
+    if time.monotonic() > deadline:
+        sys.exit("no audit record matched: %s" % sys.argv[2])
+    time.sleep(0.1)
+PYEOF
 }
 
 sensor_config "exec_source: true" "file_source: false"
@@ -138,4 +161,28 @@ expect_tampered swapped "audit.jsonl.1:3: seq 2: seq out of order: 2 after 3"
 sensor_stop || fail "expected senseond to exit 0 on SIGTERM"
 wait_audit "e['type'] == 'sensor.stop'" "$AUDIT" 2 >/dev/null || fail "expected a sensor.stop record"
 out=$(ctl audit verify) || fail "expected audit verify to pass after stop, exit $?: $out"
+
+# --- a crash mid-write: torn last line, reported, then recovered at start ---
+torn='{"seq":99,"time":"2026-01-01T00:0'
+printf '%s' "$torn" >> "$AUDIT"
+torn_line=$(wc -l < "$AUDIT"); torn_line=$((torn_line + 1))
+rc=0; out=$(ctl audit verify) || rc=$?
+[ "$rc" = 3 ] || fail "expected verify to exit 3 on a torn last line, saw $rc: $out"
+echo "$out" | grep -q "audit.jsonl:$torn_line: torn last line" ||
+	fail "expected \"audit.jsonl:$torn_line: torn last line\", saw: $out"
+rm -f "$T/run/status.json"
+sensor_start
+wait_audit "e['type'] == 'audit.recovered' and e['tornBytes'] == ${#torn}" >/dev/null ||
+	fail "expected an audit.recovered record for the ${#torn} torn bytes"
+wait_audit "e['type'] == 'sensor.start' and e['pid'] == $DAEMON_PID" >/dev/null ||
+	fail "expected the second sensor.start after the recovery"
+out=$(ctl audit verify --json) || fail "expected verify to pass after recovery, exit $?: $out"
+echo "$out" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+notes = [i for i in r["issues"] if i["severity"] == "note" and "recovered by seq" in i["what"]]
+if not r["intact"] or len(notes) != 1 or notes[0]["line"] != int(sys.argv[1]):
+    sys.exit("expected intact with one \"recovered\" note at line %s, saw %s" % (sys.argv[1], r))
+' "$torn_line" || fail "verify --json after recovery"
+sensor_stop || fail "expected the second senseond to exit 0 on SIGTERM"
 echo "PASS: audit_daemon"

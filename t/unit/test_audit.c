@@ -132,6 +132,12 @@ static void write_lines(const char *path, struct lines *l)
 	ck_assert_int_eq(fclose(fp), 0);
 }
 
+static void free_lines(struct lines *l)
+{
+	while (l->n)
+		free(l->v[--l->n]);
+}
+
 static json_t *load_line(const char *line)
 {
 	json_t *rec = json_loads(line, 0, NULL);
@@ -178,6 +184,7 @@ START_TEST(chain_intact)
 		}
 		json_decref(rec);
 	}
+	free_lines(&l);
 }
 END_TEST
 
@@ -198,6 +205,7 @@ START_TEST(reserved_keys_ignored)
 	ck_assert_int_eq(json_integer_value(json_object_get(rec, "seq")), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(rec, "ok")), "yes");
 	json_decref(rec);
+	free_lines(&l);
 }
 END_TEST
 
@@ -220,6 +228,7 @@ START_TEST(edited_byte_named)
 		      "expected \"hash mismatch\" at line 20, saw %zu issues", s.n);
 	ck_assert_uint_eq(res.broken, 1);
 	ck_assert_uint_eq(s.v[0].seq, 20);
+	free_lines(&l);
 }
 END_TEST
 
@@ -248,6 +257,7 @@ START_TEST(edited_with_rehash_caught_by_next)
 	ck_assert_msg(has_issue(&s, 21, "prev does not match record 20"),
 		      "expected line 21 \"prev does not match record 20\", saw %zu issues", s.n);
 	ck_assert_uint_eq(res.broken, 1);
+	free_lines(&l);
 }
 END_TEST
 
@@ -269,6 +279,7 @@ START_TEST(deleted_record_named)
 	ck_assert_msg(has_issue(&s, 25, "prev does not match record 24"),
 		      "expected line 25 \"prev does not match record 24\"");
 	ck_assert_uint_eq(res.broken, 2);
+	free_lines(&l);
 }
 END_TEST
 
@@ -305,6 +316,7 @@ START_TEST(inserted_forgery_caught)
 	ck_assert_msg(has_issue(&s, 26, "prev does not match record 25"),
 		      "expected line 26 \"prev does not match record 25\"");
 	ck_assert_uint_ge(res.broken, 2);
+	free_lines(&l);
 }
 END_TEST
 
@@ -330,6 +342,7 @@ START_TEST(swapped_records_named)
 	for (size_t i = 0; i < s.n; i++)
 		ck_assert_msg(s.v[i].line >= 10 && s.v[i].line <= 12,
 			      "expected issues only at lines 10-12, saw line %lu", s.v[i].line);
+	free_lines(&l);
 }
 END_TEST
 
@@ -378,6 +391,7 @@ START_TEST(torn_line_reported_then_recovered)
 	res = verify1(cur, &s);
 	ck_assert_msg(has_issue(&s, NREC + 1, "not a valid record"),
 		      "expected line %d \"not a valid record\"", NREC + 1);
+	free_lines(&l);
 }
 END_TEST
 
@@ -471,6 +485,8 @@ START_TEST(rotation_keeps_chain)
 	ck_assert_uint_eq(res.broken, 0);
 	ck_assert_uint_eq(res.notes, 1);
 	(void)old;
+	free_lines(&l);
+	free_lines(&o);
 }
 END_TEST
 
@@ -496,6 +512,7 @@ START_TEST(open_after_offline_rotation)
 	res = verify_dir(&s, &n);
 	ck_assert_int_eq(n, 2);
 	ck_assert_uint_eq(res.broken, 0);
+	free_lines(&l);
 }
 END_TEST
 
