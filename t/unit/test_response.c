@@ -30,11 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/*
- * Stand-ins for the process table, used while proctable.c is not linked:
- * the same contract (a pidfd only for the process started at @start;
- * children from the parent field of /proc/PID/stat) built straight on /proc.
- */
+/* Start time (field 22) and parent of @pid from /proc/PID/stat. */
 static uint64_t stat_start(pid_t pid, pid_t *ppid, char *state)
 {
 	char path[64], buf[2048], *p;
@@ -61,54 +57,6 @@ static uint64_t stat_start(pid_t pid, pid_t *ppid, char *state)
 	return start;
 }
 
-__attribute__((weak)) int proctable_pidfd(struct proctable *pt, pid_t pid, uint64_t start_time)
-{
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-
-	if (fd < 0)
-		return -ESRCH;
-	if (stat_start(pid, NULL, NULL) != start_time ||
-	    syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0)) {
-		close(fd);
-		return -ESRCH;
-	}
-	return fd;
-}
-
-__attribute__((weak)) size_t proctable_children(struct proctable *pt, pid_t pid,
-						pid_t *out, size_t max)
-{
-	DIR *dir = opendir("/proc");
-	struct dirent *de;
-	size_t n = 0;
-	pid_t ppid;
-
-	while (dir && (de = readdir(dir)) && n < max) {
-		pid_t p = atoi(de->d_name);
-
-		if (p > 0 && stat_start(p, &ppid, NULL) && ppid == pid)
-			out[n++] = p;
-	}
-	if (dir)
-		closedir(dir);
-	return n;
-}
-
-__attribute__((weak)) const char *response_kind_name(enum response_kind kind)
-{
-	static const char *const names[] = {
-		"kill", "kill-tree", "stop", "kill-container", "quarantine", "delete",
-		"deny", "script",
-	};
-
-	return names[kind];
-}
-
-__attribute__((weak)) const char *policy_type_name(enum policy_type type)
-{
-	return type == POLICY_FILE ? "file" : type == POLICY_CONTAINER ? "container" : "program";
-}
-
 static struct sensor_config cfg;
 static struct response_ctx rc;
 static char tmpdir[64];
@@ -122,7 +70,7 @@ static void setup(void)
 	free(cfg.state_dir);
 	cfg.state_dir = strdup(tmpdir);
 	ck_assert_ptr_nonnull(realpath("/bin/sleep", sleep_exe));
-	response_ctx_init(&rc, NULL, &cfg);
+	response_ctx_init(&rc, proctable_new("/proc"), &cfg);
 	/* orphans of killed trees come back to us, so we can reap them */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
@@ -134,6 +82,8 @@ static void teardown(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	proctable_free(rc.proctable);
+	rc.proctable = NULL;
 	config_free(&cfg);
 }
 
@@ -198,6 +148,8 @@ static json_t *run(enum response_kind kind, bool dry_run, struct event *ev)
 	json_t *a = alert_new(&p, ev, "node", "sensor");
 
 	ck_assert_ptr_nonnull(a);
+	/* the real process table learns the test's fresh children by a scan */
+	ck_assert_int_ge(proctable_scan(rc.proctable, NULL, NULL), 0);
 	response_run(&rc, &p, ev, a);
 	ck_assert_int_eq(json_array_size(json_object_get(a, "notifications")), 2);
 	return a;
