@@ -606,10 +606,16 @@ static int pick_up_chain(const char *log_dir)
 
 	if (rc)
 		return rc;
-	if (!t.have_record && !t.torn_len) {
-		rc = tail_of_newest_rotated(log_dir, &t, prev_name, sizeof(prev_name));
+	if (!t.have_record) {
+		/* a new file (maybe torn at its first record) after rotation */
+		struct tail r;
+
+		rc = tail_of_newest_rotated(log_dir, &r, prev_name, sizeof(prev_name));
 		if (rc)
 			return rc;
+		t.have_record = r.have_record;
+		t.seq = r.seq;
+		memcpy(t.hash, r.hash, sizeof(t.hash));
 	}
 	A.seq = t.have_record ? t.seq : 0;
 	memcpy(A.last_hash, t.have_record ? t.hash : ZERO_HASH, sizeof(A.last_hash));

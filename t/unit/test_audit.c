@@ -516,6 +516,31 @@ START_TEST(open_after_offline_rotation)
 }
 END_TEST
 
+START_TEST(torn_first_line_after_rotation)
+{
+	struct audit_verify_result res;
+	struct seen s;
+	char lr[192];
+	int fd, n;
+
+	/* rotated, then the daemon died writing the new file's first record */
+	write_chain(3);
+	snprintf(lr, sizeof(lr), "%s/%s.1", dir, AUDIT_FILE);
+	ck_assert_int_eq(rename(cur, lr), 0);
+	fd = open(cur, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "{\"seq\":4,", 9), 9);
+	close(fd);
+	write_chain(1);
+	res = verify_dir(&s, &n);
+	ck_assert_int_eq(n, 2);
+	ck_assert_msg(res.broken == 0, "expected the chain to go on from %s, saw %lu problems",
+		      lr, res.broken);
+	ck_assert_uint_eq(res.records, 5);	/* 3 + audit.recovered + 1 */
+	ck_assert_uint_eq(res.notes, 1);
+}
+END_TEST
+
 #define THREADS	4
 #define PER_THREAD 1000
 
@@ -589,6 +614,7 @@ int main(void)
 	tcase_add_test(tc, reopen_continues_chain);
 	tcase_add_test(tc, rotation_keeps_chain);
 	tcase_add_test(tc, open_after_offline_rotation);
+	tcase_add_test(tc, torn_first_line_after_rotation);
 	tcase_add_test(tc, concurrent_appends);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
