@@ -6,16 +6,14 @@
  * the main loop thread writes here.  Output is block-buffered and flushed
  * when the pipeline runs out of queued events, so a storm costs one
  * write(2) per batch rather than one per event, while an idle sensor
- * shows each event at once.  Lines are formatted into one reused buffer
- * (no malloc per line); events skip jansson entirely (event_json_line).
+ * shows each event at once.  Lines are dumped by jansson into one reused
+ * buffer (json_dumpb), so there is no malloc per line.
  */
 #include "sink.h"
 #include "control.h"
 #include "platform.h"
 #include "sensor.h"
 #include "log.h"
-#include "event_json.h"
-#include "jsonbytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +25,11 @@
 
 static FILE *events_fp, *alerts_fp;
 static bool stdout_events, stdout_alerts;
-static struct jbuf line;	/* the main loop's one line buffer */
+/* The main loop's one line buffer, reused line after line. */
+static struct {
+	char *data;
+	size_t len, cap;
+} line;
 
 static FILE *open_log(const char *dir, const char *name)
 {
@@ -76,7 +78,9 @@ void sink_close(void)
 	if (alerts_fp)
 		fclose(alerts_fp);
 	events_fp = alerts_fp = NULL;
-	jbuf_free(&line);
+	free(line.data);
+	line.data = NULL;
+	line.len = line.cap = 0;
 }
 
 int sink_reopen(struct sensor *s)
@@ -91,6 +95,17 @@ static void write_line(FILE *fp, const char *data, size_t len)
 	fputc_unlocked('\n', fp);
 }
 
+static int grow_line(size_t cap)
+{
+	char *p = realloc(line.data, cap);
+
+	if (!p)
+		return -ENOMEM;
+	line.data = p;
+	line.cap = cap;
+	return 0;
+}
+
 /*
  * @js as one compact, NUL-terminated line in the line buffer; steals the
  * reference.  json_dumpb() says how much it needs when the buffer is too
@@ -103,9 +118,8 @@ static int dump_line(json_t *js)
 
 	if (!js)
 		return rc;
-	jbuf_reset(&line);
 	need = json_dumpb(js, line.data, line.cap, JSON_COMPACT);
-	if (need && need >= line.cap && jbuf_reserve(&line, need + 1))
+	if (need && need >= line.cap && grow_line(need + 1) == 0)
 		need = json_dumpb(js, line.data, line.cap, JSON_COMPACT);
 	if (need && need < line.cap) {
 		line.data[need] = '\0';
@@ -123,18 +137,6 @@ void sink_event(json_t *ev)
 		return;
 	}
 	if (dump_line(ev))
-		return;
-	if (events_fp)
-		write_line(events_fp, line.data, line.len);
-	if (stdout_events)
-		write_line(stdout, line.data, line.len);
-}
-
-void sink_write_event(const struct event *ev, const char *node_name)
-{
-	if (!events_fp && !stdout_events)
-		return;
-	if (event_json_line(ev, node_name, &line))
 		return;
 	if (events_fp)
 		write_line(events_fp, line.data, line.len);

@@ -10,14 +10,11 @@
 #include <stdbool.h>
 
 struct sensor;
-struct event;
 
 int sink_open(struct sensor *s);	/* 0 or -errno */
 void sink_close(void);
 int sink_reopen(struct sensor *s);	/* SIGHUP: logrotate moved our files */
 void sink_event(json_t *ev);		/* steals the reference */
-/* The event's JSON line (event_json_line()), without a json_t: the hot path. */
-void sink_write_event(const struct event *ev, const char *node_name);
 void sink_alert(json_t *alert);		/* steals the reference */
 void sink_flush(void);
 

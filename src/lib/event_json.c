@@ -3,13 +3,10 @@
  * event_json - encode events as JSON objects and decode them for replay.
  *
  * Overview: stateless but for a per-thread cache of the formatted
- * second in format_rfc3339().  Two encoders of one format: the json_t
- * builders (alerts, replay, tools) and event_json_line(), which writes the
- * same object straight into a jbuf for the sink, because building and
- * dumping jansson objects was the largest per-event cost of the daemon.
- * jsonbytes keeps hostile byte strings lossless in both.  Field names
- * here are the public event format documented in README.md: change them
- * only with the docs, and in both encoders (the unit test compares them).
+ * second in format_rfc3339().  jansson builds and escapes the objects;
+ * jsonbytes keeps hostile byte strings lossless.  Field names here are
+ * the public event format documented in README.md: change them only
+ * with the docs.
  *
  * File events carry a brief process object (pid, ppid, uid, user, exe,
  * comm, containerId): a storm of writes by one process would otherwise
@@ -204,144 +201,6 @@ json_t *event_to_json(const struct event *ev, const char *node_name)
 		json_object_set_new(o, "process", event_is_file(ev) ?
 				    proc_brief_to_json(ev->proc) : proc_info_to_json(ev->proc));
 	return o;
-}
-
-/* ---- the same objects, written straight into a jbuf ---- */
-
-static void line_str(struct jbuf *b, const char *key, const char *s)
-{
-	if (s)
-		jbuf_lossy(b, key, s, strlen(s));
-}
-
-static void line_proc_brief(struct jbuf *b, const struct proc_info *pi)
-{
-	jbuf_open(b, "process", '{');
-	jbuf_int(b, "pid", pi->pid);
-	jbuf_int(b, "ppid", pi->ppid);
-	jbuf_int(b, "uid", pi->uid);
-	line_str(b, "user", pi->user);
-	if (pi->exe.data)
-		jbuf_bytes(b, "exe", pi->exe.data, pi->exe.len);
-	line_str(b, "comm", pi->comm);
-	line_str(b, "containerId", pi->container_id);
-	jbuf_close(b, '}');
-}
-
-static void line_proc(struct jbuf *b, const struct proc_info *pi)
-{
-	char when[48];
-
-	jbuf_open(b, "process", '{');
-	jbuf_int(b, "pid", pi->pid);
-	jbuf_int(b, "ppid", pi->ppid);
-	jbuf_int(b, "uid", pi->uid);
-	jbuf_int(b, "euid", pi->euid);
-	jbuf_int(b, "gid", pi->gid);
-	line_str(b, "user", pi->user);
-	if (pi->exe.data)
-		jbuf_bytes(b, "exe", pi->exe.data, pi->exe.len);
-	if (pi->cmdline.data)
-		jbuf_strv(b, "cmdline", pi->cmdline.data, pi->cmdline.len);
-	if (pi->cwd.data)
-		jbuf_bytes(b, "cwd", pi->cwd.data, pi->cwd.len);
-	line_str(b, "comm", pi->comm);
-	if (pi->start_realtime.tv_sec) {
-		format_rfc3339(&pi->start_realtime, when, sizeof(when));
-		jbuf_ascii(b, "startTime", when, strlen(when));
-	}
-	jbuf_int(b, "startTicks", (long long)pi->start_time);
-	line_str(b, "cgroup", pi->cgroup);
-	if (pi->container_id) {
-		line_str(b, "containerId", pi->container_id);
-		line_str(b, "containerRuntime", pi->container_runtime);
-	}
-	if (pi->exe_from_fanotify)
-		jbuf_ascii(b, "exeSource", "fanotify", 8);
-	if (pi->resynced)
-		jbuf_true(b, "resynced");
-	if (pi->parent && pi->parent->exe.data)
-		jbuf_bytes(b, "parentExe", pi->parent->exe.data, pi->parent->exe.len);
-	jbuf_close(b, '}');
-}
-
-static void line_file(struct jbuf *b, const struct event *ev)
-{
-	jbuf_open(b, "file", '{');
-	jbuf_bytes(b, "path", ev->path.data, ev->path.len);
-	if (ev->type == EVENT_FILE_RENAME && ev->path2.data)
-		jbuf_bytes(b, "newPath", ev->path2.data, ev->path2.len);
-	if (ev->ino)
-		jbuf_int(b, "inode", (long long)ev->ino);
-	if (ev->flags & EVENT_F_IS_DIR)
-		jbuf_true(b, "isDir");
-	jbuf_close(b, '}');
-}
-
-static void line_type_fields(struct jbuf *b, const struct event *ev)
-{
-	switch (ev->type) {
-	case EVENT_PROC_FORK:
-		jbuf_int(b, "ppid", ev->ppid);
-		break;
-	case EVENT_PROC_EXIT:
-		jbuf_int(b, "exitCode", ev->exit_code);
-		break;
-	case EVENT_PROC_UID:
-		jbuf_int(b, "uid", ev->uid);
-		break;
-	case EVENT_PROC_GID:
-		jbuf_int(b, "gid", ev->gid);
-		break;
-	case EVENT_LOSS:
-		jbuf_int(b, "lost", (long long)ev->lost);
-		line_str(b, "source", ev->loss_source);
-		break;
-	default:
-		break;
-	}
-}
-
-/**
- * event_json_line - write the JSON form of @ev as one line into @b.
- * @ev: the event
- * @node_name: the sensor's node name, or NULL
- * @b: reset here, then holds the object (no newline)
- *
- * The object is the one event_to_json() builds, written without jansson.
- * Returns 0 or -ENOMEM.
- */
-int event_json_line(const struct event *ev, const char *node_name, struct jbuf *b)
-{
-	const char *type = event_type_name(ev->type);
-	char when[48];
-
-	jbuf_reset(b);
-	jbuf_open(b, NULL, '{');
-	format_rfc3339(&ev->ts, when, sizeof(when));
-	jbuf_ascii(b, "timestamp", when, strlen(when));
-	jbuf_int(b, "seq", (long long)ev->seq);
-	jbuf_lossy(b, "type", type, strlen(type));
-	line_str(b, "nodeName", node_name);
-	if (ev->pid)
-		jbuf_int(b, "pid", ev->pid);
-	if (ev->tid && ev->tid != ev->pid)
-		jbuf_int(b, "tid", ev->tid);
-	line_type_fields(b, ev);
-	if (ev->path.data)
-		line_file(b, ev);
-	if (ev->flags & EVENT_F_RESYNC)
-		jbuf_true(b, "resync");
-	if (ev->flags & EVENT_F_LOSS_WINDOW)
-		jbuf_true(b, "lossWindow");
-	if (ev->flags & EVENT_F_PROC_GONE)
-		jbuf_true(b, "processGone");
-	if (ev->proc && event_is_file(ev))
-		line_proc_brief(b, ev->proc);
-	else if (ev->proc)
-		line_proc(b, ev->proc);
-	jbuf_close(b, '}');
-	return b->err;
 }
 
 /* Take KEY, or KEY_b64 when present (exact bytes), into @b. */

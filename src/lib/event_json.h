@@ -10,16 +10,9 @@
 
 struct event;
 struct proc_info;
-struct jbuf;
 
 /* A new JSON object for @ev, or NULL on ENOMEM. */
 json_t *event_to_json(const struct event *ev, const char *node_name);
-/*
- * event_json_line - the same object as event_to_json() as one line
- * (without the newline) in @b, written without building it; for the sink.
- * Returns 0 or -ENOMEM.
- */
-int event_json_line(const struct event *ev, const char *node_name, struct jbuf *b);
 /* The "process" object of an event or alert. */
 json_t *proc_info_to_json(const struct proc_info *pi);
 /* Rebuild an event from its JSON form (replay).  NULL if not an event. */

@@ -29,40 +29,4 @@ int json_set_bytes(json_t *obj, const char *key, const char *s, size_t len);
 /* Set KEY to an array of the NUL-separated strings in @s (and KEY_b64). */
 int json_set_strv(json_t *obj, const char *key, const char *s, size_t len);
 
-/*
- * jbuf - a JSON line written straight into a reusable buffer, for the
- * event hot path where building jansson objects and dumping them cost
- * more than everything else the sensor does per event.  Same encoding
- * rules as above (lossy KEY plus exact KEY_b64 for invalid UTF-8), and a
- * unit test holds it to producing what jansson parses back into the
- * object the json_t path builds.  Errors (ENOMEM) are sticky: check
- * @err once at the end.
- */
-struct jbuf {
-	char *data;
-	size_t len, cap;
-	int err;		/* 0 or -ENOMEM */
-	bool first;		/* no member yet in the innermost container */
-};
-
-/* Empty @b for a new line, keeping its memory. */
-void jbuf_reset(struct jbuf *b);
-void jbuf_free(struct jbuf *b);
-/* Room for @more bytes after the current length; false on ENOMEM. */
-bool jbuf_reserve(struct jbuf *b, size_t more);
-/* Containers: @key NULL for the top level or an array element. */
-void jbuf_open(struct jbuf *b, const char *key, char brace);
-void jbuf_close(struct jbuf *b, char brace);
-/* Members; @key is a trusted ASCII literal, never escaped. */
-void jbuf_int(struct jbuf *b, const char *key, long long v);
-void jbuf_true(struct jbuf *b, const char *key);
-/* A string known to be printable ASCII without quotes or backslashes. */
-void jbuf_ascii(struct jbuf *b, const char *key, const char *s, size_t len);
-/* Any bytes as a lossy string, as json_lossy_string(). */
-void jbuf_lossy(struct jbuf *b, const char *key, const char *s, size_t len);
-/* Any bytes, plus KEY_b64 when not valid UTF-8, as json_set_bytes(). */
-void jbuf_bytes(struct jbuf *b, const char *key, const char *s, size_t len);
-/* NUL-separated strings as an array (plus KEY_b64), as json_set_strv(). */
-void jbuf_strv(struct jbuf *b, const char *key, const char *s, size_t len);
-
 #endif
