@@ -111,7 +111,10 @@ static const char bootstrap_src[] =
 /* Modules most scripts use, imported once here instead of in every child. */
 static const char preload_src[] =
 	"import senseon, json, os, sys, io, re, time, glob, hashlib, socket,"
-	" struct, signal, subprocess, shutil, pwd, grp, stat, datetime, traceback\n";
+	" struct, signal, subprocess, shutil, pwd, grp, stat, datetime, traceback\n"
+	/* Out of the collector's sight: a collection in a child would write
+	 * to every object's header and copy each page the fork shared. */
+	"import gc\ngc.collect()\ngc.freeze()\n";
 
 static int python_init(const char *argv0)
 {
@@ -186,6 +189,12 @@ static void apply_rlimits(json_t *rl)
 
 		if (!json_is_integer(v) || json_integer_value(v) <= 0)
 			continue;
+#ifdef __SANITIZE_ADDRESS__
+		/* ASan's shadow memory is terabytes of address space: a
+		 * sanitizer build (tests only) cannot run under RLIMIT_AS. */
+		if (map[i].res == RLIMIT_AS)
+			continue;
+#endif
 		r.rlim_cur = r.rlim_max = (rlim_t)json_integer_value(v);
 		setrlimit(map[i].res, &r);
 	}

@@ -759,13 +759,16 @@ static void conn_free(struct control_conn *c)
 static bool conn_admit(struct control_conn *c)
 {
 	bool root = c->peer.uid == 0;
+	json_t *rec;
 	int err;
 
-	err = audit_append("control.connect",
-			   json_pack("{s:I, s:I, s:I, s:b, s:s?}", "uid", (json_int_t)c->peer.uid,
-				     "gid", (json_int_t)c->peer.gid, "pid", (json_int_t)c->peer.pid,
-				     "accepted", root, "reason",
-				     root ? NULL : "permission denied"));
+	rec = json_pack("{s:I, s:I, s:I, s:b, s:s?}", "uid", (json_int_t)c->peer.uid,
+			"gid", (json_int_t)c->peer.gid, "pid", (json_int_t)c->peer.pid,
+			"accepted", root, "reason", root ? NULL : "permission denied");
+	/* An accepted connection's record is made durable with the first
+	 * command it audits (or when it ends): one fdatasync per request. */
+	err = root ? audit_append_deferred("control.connect", rec) :
+		     audit_append("control.connect", rec);
 	if (!root) {
 		log_warn("control: refused a connection from uid %u (PID %d)",
 			 (unsigned int)c->peer.uid, (int)c->peer.pid);
@@ -811,6 +814,7 @@ static void *conn_thread(void *arg)
 					     "version", PACKAGE_VERSION, "protocol", 1,
 					     "ok", 1));
 		conn_serve(c);
+		audit_flush();	/* a connection that audited nothing else */
 	}
 	conn_unlink(c, !admitted);
 	conn_free(c);

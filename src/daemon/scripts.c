@@ -1431,7 +1431,9 @@ static void run_audit_start(struct run *r)
 	json_object_set_new(rec, "responseTo", r->alert ?
 			    json_string(json_string_value(json_object_get(r->alert, "uuid"))) :
 			    json_null());
-	audit_append("script.start", rec);
+	/* In the chain before the script is forked; durable with the first
+	 * privileged call it makes, or with script.end before "done". */
+	audit_append_deferred("script.start", rec);
 }
 
 static void run_audit_end(struct run *r, const json_t *res)

@@ -262,6 +262,44 @@ int audit_append(const char *type, json_t *fields)
 	return rc;
 }
 
+int audit_append_deferred(const char *type, json_t *fields)
+{
+	char hash[AUDIT_HASH_HEX_LEN + 1];
+	uint64_t ticket = 0, seq = 0;
+	audit_notify_fn notify;
+	int rc;
+
+	if (!type || !*type || (fields && !json_is_object(fields))) {
+		json_decref(fields);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&A.lock);
+	rc = append_locked(type, fields, &ticket, hash, &seq);
+	notify = A.notify;
+	pthread_mutex_unlock(&A.lock);
+	json_decref(fields);
+	if (rc == 0 && notify)
+		notify(seq, type, hash);
+	return rc;
+}
+
+int audit_flush(void)
+{
+	uint64_t ticket;
+	int rc;
+
+	pthread_mutex_lock(&A.lock);
+	ticket = A.written;
+	rc = A.fd < 0 ? -ENOTCONN : 0;
+	pthread_mutex_unlock(&A.lock);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&A.sync_lock);
+	rc = sync_upto(ticket);
+	pthread_mutex_unlock(&A.sync_lock);
+	return rc;
+}
+
 void audit_set_notify(audit_notify_fn fn)
 {
 	pthread_mutex_lock(&A.lock);

@@ -61,6 +61,20 @@ int audit_open(const char *log_dir);
 int audit_append(const char *type, json_t *fields);
 
 /*
+ * audit_append_deferred - add one record to the chain (written, hashed,
+ * in order) without waiting for the disk: it becomes durable with the
+ * next audit_append() or audit_flush() of any thread (one fdatasync
+ * covers every record written before it).  For records whose action is
+ * reported done only later, by a record that is synced (a script's
+ * start, before its end): one request, one fdatasync.  Same arguments
+ * and errors as audit_append() except the fdatasync's.
+ */
+int audit_append_deferred(const char *type, json_t *fields);
+
+/* audit_flush - make every record written so far durable.  0 or -errno. */
+int audit_flush(void);
+
+/*
  * audit_rotate - rename audit.jsonl to audit.jsonl.TIMESTAMP (UTC,
  * sortable), start a new audit.jsonl whose first record is
  * {"type": "audit.rotated", "previousFile": NAME, ...} chained to the

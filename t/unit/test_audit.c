@@ -188,6 +188,40 @@ START_TEST(chain_intact)
 }
 END_TEST
 
+/* Deferred records are in the chain, in order, and durable after a flush. */
+START_TEST(deferred_records_chain)
+{
+	struct audit_verify_result res;
+	struct lines l;
+	struct seen s;
+
+	ck_assert_int_eq(audit_flush(), -ENOTCONN);
+	ck_assert_int_eq(audit_open(dir), 0);
+	ck_assert_int_eq(audit_append_deferred("test.deferred", json_pack("{s:i}", "i", 0)), 0);
+	ck_assert_int_eq(audit_append("test.record", json_pack("{s:i}", "i", 1)), 0);
+	ck_assert_int_eq(audit_append_deferred("test.deferred", json_pack("{s:i}", "i", 2)), 0);
+	ck_assert_int_eq(audit_append_deferred("", NULL), -EINVAL);
+	ck_assert_int_eq(audit_flush(), 0);
+	ck_assert_int_eq(audit_flush(), 0);	/* nothing pending */
+	audit_close();
+	res = verify1(cur, &s);
+	ck_assert_msg(res.broken == 0 && s.n == 0, "expected an intact chain, saw %lu problems",
+		      res.broken);
+	ck_assert_uint_eq(res.records, 3);
+	read_lines(cur, &l);
+	ck_assert_uint_eq(l.n, 3);
+	for (size_t i = 0; i < l.n; i++) {
+		json_t *rec = load_line(l.v[i]);
+
+		ck_assert_int_eq(json_integer_value(json_object_get(rec, "i")), (json_int_t)i);
+		ck_assert_str_eq(json_string_value(json_object_get(rec, "type")),
+				 i == 1 ? "test.record" : "test.deferred");
+		json_decref(rec);
+	}
+	free_lines(&l);
+}
+END_TEST
+
 START_TEST(reserved_keys_ignored)
 {
 	struct lines l;
@@ -602,6 +636,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, chain_intact);
+	tcase_add_test(tc, deferred_records_chain);
 	tcase_add_test(tc, reserved_keys_ignored);
 	tcase_add_test(tc, edited_byte_named);
 	tcase_add_test(tc, edited_with_rehash_caught_by_next);

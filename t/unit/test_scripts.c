@@ -241,8 +241,8 @@ static void expect_refused(const char *req, const char *want)
 	json_decref(r);
 }
 
-/* Concatenated "data" of the stdout replies. */
-static char *stdout_of(json_t *replies)
+/* Concatenated "data" of the @stream replies. */
+static char *stream_of(json_t *replies, const char *stream)
 {
 	size_t i, len = 0;
 	json_t *m;
@@ -252,13 +252,25 @@ static char *stdout_of(json_t *replies)
 		const char *d = json_string_value(json_object_get(m, "data"));
 		const char *st = json_string_value(json_object_get(m, "stream"));
 
-		if (!d || !st || strcmp(st, "stdout"))
+		if (!d || !st || strcmp(st, stream))
 			continue;
 		out = realloc(out, len + strlen(d) + 1);
 		memcpy(out + len, d, strlen(d) + 1);
 		len += strlen(d);
 	}
 	return out;
+}
+
+/* stdout; a run that wrote to stderr (a traceback ...) fails the test. */
+static char *stdout_of(json_t *replies)
+{
+	char *err = stream_of(replies, "stderr");
+	char *fin = json_dumps(last(replies), JSON_COMPACT);
+
+	ck_assert_msg(!err[0], "the script wrote to stderr: %s (result %s)", err, fin);
+	free(err);
+	free(fin);
+	return stream_of(replies, "stdout");
 }
 
 static json_t *run_code(const char *code, const char *extra)
@@ -355,7 +367,7 @@ START_TEST(output_truncation_is_counted)
 	json_array_foreach(r, i, m)
 		notices += json_is_true(json_object_get(m, "truncated")) &&
 			   !json_object_get(m, "done");
-	out = stdout_of(r);
+	out = stream_of(r, "stdout");
 	ck_assert_msg(strlen(out) == 1000, "expected 1000 bytes of stdout sent, saw %zu", strlen(out));
 	ck_assert_int_eq(notices, 1);
 	ck_assert(json_is_true(json_object_get(fin, "truncated")));
