@@ -30,9 +30,18 @@ void platform_stop(struct sensor *s);
 
 /*
  * platform_publish_alert - append one alert (a compact JSON object line)
- * to the outbox, durably, and wake the sender.  A no-op without a
- * platform.  Called by the alert sink on the main loop.
+ * to the outbox.  Alerts are committed in groups: the entry is written
+ * at once (it survives SIGKILL) and flushed to disk, and offered to the
+ * platform, by platform_flush(), at the latest after 256 alerts or 5 ms.
+ * A no-op without a platform.  Called by the alert sink on the main loop.
  */
 void platform_publish_alert(const char *line);
+
+/*
+ * platform_flush - one fdatasync for every alert queued since the last
+ * flush, then wake the sender.  Called by the sink before the main loop
+ * goes back to poll (sink_flush()).
+ */
+void platform_flush(void);
 
 #endif

@@ -167,4 +167,5 @@ void sink_flush(void)
 		fflush(events_fp);
 	if (stdout_events || stdout_alerts)
 		fflush(stdout);
+	platform_flush();	/* one fdatasync for the batch's alerts */
 }

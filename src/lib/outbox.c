@@ -10,8 +10,14 @@
  *
  * where check is the first four bytes of SHA-256(oid bytes | data): a
  * torn or garbled tail is recognised at open and cut off.  Entries are
- * appended to the newest segment with one write(2) followed by
- * fdatasync(2); segments rotate at opts.segment_bytes.  The in-memory
+ * appended to the newest segment with one write(2); outbox_append()
+ * follows it with fdatasync(2), outbox_queue() leaves that to the next
+ * outbox_commit() so a burst shares one flush (group commit).  Until it
+ * is committed an entry is invisible: outbox_next() does not return it
+ * and outbox_ack() refuses it, so an oid the platform may hold is never
+ * reused after a crash.  A segment is flushed before the next one is
+ * started, so only the newest can hold uncommitted entries; segments
+ * rotate at opts.segment_bytes.  The in-memory
  * index (first/last oid, entry count and size per segment) is rebuilt
  * from the files at open.  It must not own the transport: the sender
  * (src/daemon/platform.c) reads with outbox_next() and acknowledges with
@@ -50,6 +56,8 @@ struct outbox {
 	struct segment *seg;	/* oldest first */
 	size_t nseg, capseg;
 	uint64_t next_oid, acked, dropped, recovered, bytes;
+	uint64_t committed;	/* the newest oid flushed to disk */
+	uint64_t commits;	/* fdatasync calls that made entries durable */
 	uint64_t max_bytes, segment_bytes;
 	/* outbox_next's read position, to stream without rescanning */
 	int rfd;
@@ -316,6 +324,18 @@ static void seg_remove(struct outbox *ob, size_t i)
 	ob->nseg--;
 }
 
+/* Make every entry written so far durable and visible. */
+static int commit_locked(struct outbox *ob)
+{
+	if (ob->committed + 1 == ob->next_oid)
+		return 0;
+	if (ob->wfd >= 0 && fdatasync(ob->wfd))
+		return -errno;
+	ob->committed = ob->next_oid - 1;
+	ob->commits++;
+	return 0;
+}
+
 /* Open the newest segment for appending, starting a new one if needed. */
 static int seg_writable(struct outbox *ob, size_t need)
 {
@@ -324,6 +344,9 @@ static int seg_writable(struct outbox *ob, size_t need)
 	int err;
 
 	if (cur && cur->size && cur->size + need > ob->segment_bytes) {
+		/* older segments are always whole on disk (see recover()) */
+		if ((err = commit_locked(ob)))
+			return err;
 		if (ob->wfd >= 0)
 			close(ob->wfd);
 		ob->wfd = -1;
@@ -403,6 +426,8 @@ int outbox_open(const char *dir, const struct outbox_opts *opts, struct outbox *
 		outbox_close(ob);
 		return err;
 	}
+	/* what survived the crash is on disk now (the scan read it back) */
+	ob->committed = ob->next_oid - 1;
 	*out = ob;
 	return 0;
 }
@@ -411,6 +436,7 @@ void outbox_close(struct outbox *ob)
 {
 	if (!ob)
 		return;
+	commit_locked(ob);
 	if (ob->wfd >= 0)
 		close(ob->wfd);
 	if (ob->rfd >= 0)
@@ -421,7 +447,8 @@ void outbox_close(struct outbox *ob)
 	free(ob);
 }
 
-static int append_locked(struct outbox *ob, const void *data, size_t len, uint64_t *oid)
+static int append_locked(struct outbox *ob, const void *data, size_t len, uint64_t *oid,
+			 bool sync)
 {
 	uint8_t hdr[HDR_LEN];
 	struct segment *cur;
@@ -447,8 +474,6 @@ static int append_locked(struct outbox *ob, const void *data, size_t len, uint64
 	w = write(ob->wfd, rec, HDR_LEN + len);
 	err = w == (ssize_t)(HDR_LEN + len) ? 0 : w < 0 ? -errno : -ENOSPC;
 	free(rec);
-	if (!err && fdatasync(ob->wfd))
-		err = -errno;
 	if (err) {
 		/* not reported stored, so it must not be sent either */
 		if (ftruncate(ob->wfd, (off_t)cur->size))
@@ -462,18 +487,45 @@ static int append_locked(struct outbox *ob, const void *data, size_t len, uint64
 	if (oid)
 		*oid = ob->next_oid;
 	ob->next_oid++;
+	/*
+	 * A failed flush leaves the entry written but unreported: it stays
+	 * invisible until a later commit succeeds, and the caller is told.
+	 */
+	if (sync && (err = commit_locked(ob)))
+		return err;
 	enforce_budget(ob);
 	return 0;
 }
 
-int outbox_append(struct outbox *ob, const void *data, size_t len, uint64_t *oid)
+static int append(struct outbox *ob, const void *data, size_t len, uint64_t *oid,
+		  bool sync)
 {
 	int err;
 
 	if (len == 0 || len > OUTBOX_MAX_ENTRY)
 		return -EMSGSIZE;
 	pthread_mutex_lock(&ob->lock);
-	err = append_locked(ob, data, len, oid);
+	err = append_locked(ob, data, len, oid, sync);
+	pthread_mutex_unlock(&ob->lock);
+	return err;
+}
+
+int outbox_append(struct outbox *ob, const void *data, size_t len, uint64_t *oid)
+{
+	return append(ob, data, len, oid, true);
+}
+
+int outbox_queue(struct outbox *ob, const void *data, size_t len, uint64_t *oid)
+{
+	return append(ob, data, len, oid, false);
+}
+
+int outbox_commit(struct outbox *ob)
+{
+	int err;
+
+	pthread_mutex_lock(&ob->lock);
+	err = commit_locked(ob);
 	pthread_mutex_unlock(&ob->lock);
 	return err;
 }
@@ -548,6 +600,8 @@ static int next_locked(struct outbox *ob, uint64_t after, uint64_t *oid, void **
 			ob->rlast = o;
 			continue;
 		}
+		if (o > ob->committed)
+			return -ENOENT;	/* not durable yet: stay here */
 		buf = malloc(n + 1);
 		if (!buf)
 			return -ENOMEM;
@@ -580,7 +634,7 @@ int outbox_ack(struct outbox *ob, uint64_t oid)
 	int err = 0;
 
 	pthread_mutex_lock(&ob->lock);
-	if (oid >= ob->next_oid) {
+	if (oid > ob->committed) {
 		err = -ERANGE;
 		goto out;
 	}
@@ -606,5 +660,7 @@ void outbox_stats(struct outbox *ob, struct outbox_stats *st)
 	st->segments = ob->nseg;
 	st->dropped = ob->dropped;
 	st->recovered = ob->recovered;
+	st->uncommitted = ob->next_oid - 1 - ob->committed;
+	st->commits = ob->commits;
 	pthread_mutex_unlock(&ob->lock);
 }

@@ -4,6 +4,8 @@
  * (alerts, command results): segment files in a spool directory
  * (STATE_DIR/spool/), each entry appended and fdatasync'ed before
  * outbox_append() returns, so an entry survives SIGKILL and power loss.
+ * A burst (an alert storm) uses outbox_queue() per entry and one
+ * outbox_commit() for all of them: one flush per batch, not per entry.
  *
  * Every entry gets an outbox id (oid), strictly increasing and never
  * reused, also across restarts.  Delivery is at least once: the sender
@@ -42,6 +44,8 @@ struct outbox_stats {
 	uint64_t segments;
 	uint64_t dropped;	/* entries dropped by the budget, ever */
 	uint64_t recovered;	/* torn bytes cut off at open */
+	uint64_t uncommitted;	/* queued, waiting for outbox_commit() */
+	uint64_t commits;	/* flushes that made entries durable */
 };
 
 /*
@@ -63,6 +67,22 @@ void outbox_close(struct outbox *ob);
  * then not stored: a partial write is cut off again).
  */
 int outbox_append(struct outbox *ob, const void *data, size_t len, uint64_t *oid);
+
+/*
+ * outbox_queue - like outbox_append() but without the flush: the entry
+ * is written (it survives SIGKILL of the process, which leaves the page
+ * cache) and gets its oid, but becomes durable against power loss, and
+ * visible to outbox_next() and outbox_ack(), only at the next
+ * outbox_commit() (or outbox_append(), or a segment rotation).
+ */
+int outbox_queue(struct outbox *ob, const void *data, size_t len, uint64_t *oid);
+
+/*
+ * outbox_commit - flush every queued entry with one fdatasync(2) and
+ * make them visible.  Returns 0 (also when nothing was queued) or the
+ * error of fdatasync (the entries stay queued and invisible).
+ */
+int outbox_commit(struct outbox *ob);
 
 /*
  * outbox_next - the first entry with an oid greater than @after: *@oid,

@@ -4,7 +4,9 @@
  * reopen, streaming reads, cumulative acks trimming segments, the disk
  * budget dropping oldest first (counted), a torn tail cut off, and a
  * child SIGKILLed in the middle of appending losing nothing it was told
- * was stored.
+ * was stored; group commit (queued entries invisible until one flush
+ * makes them durable, a rotation flushing first) and a child SIGKILLed
+ * while queueing.
  */
 #include "outbox.h"
 
@@ -248,6 +250,117 @@ START_TEST(sigkill_mid_append)
 }
 END_TEST
 
+/*
+ * Group commit: queued entries are invisible (not sent, not ackable)
+ * until one outbox_commit() flushes them all; a rotation commits too.
+ */
+START_TEST(group_commit)
+{
+	struct outbox_opts o = { .max_bytes = 64 << 20, .segment_bytes = 1 << 20 };
+	struct outbox_stats st;
+	struct outbox *ob;
+	uint64_t oid, last = 0;
+	void *data;
+	size_t len;
+	char buf[32];
+
+	ck_assert_int_eq(outbox_open(dir, &o, &ob), 0);
+	for (int i = 1; i <= 1000; i++) {
+		snprintf(buf, sizeof(buf), "e%d", i);
+		ck_assert_int_eq(outbox_queue(ob, buf, strlen(buf), &oid), 0);
+		ck_assert_uint_eq(oid, (uint64_t)i);
+	}
+	outbox_stats(ob, &st);
+	ck_assert_uint_eq(st.uncommitted, 1000);
+	ck_assert_uint_eq(st.commits, 0);
+	ck_assert_int_eq(outbox_next(ob, 0, &oid, &data, &len), -ENOENT);
+	ck_assert_int_eq(outbox_ack(ob, 1), -ERANGE);
+	ck_assert_int_eq(outbox_commit(ob), 0);
+	outbox_stats(ob, &st);
+	ck_assert_uint_eq(st.uncommitted, 0);
+	ck_assert_msg(st.commits == 1, "expected 1000 entries in one flush, saw %" PRIu64
+		      " flushes", st.commits);
+	ck_assert_uint_eq(drain(ob, 0, &last), 1000);
+	ck_assert_uint_eq(last, 1000);
+	/* the reader waits at the first uncommitted entry, then goes on */
+	snprintf(buf, sizeof(buf), "e1001");
+	ck_assert_int_eq(outbox_queue(ob, buf, strlen(buf), NULL), 0);
+	ck_assert_int_eq(outbox_next(ob, 1000, &oid, &data, &len), -ENOENT);
+	ck_assert_int_eq(outbox_append(ob, "e1002", 5, NULL), 0);
+	ck_assert_uint_eq(drain(ob, 1000, &last), 2);
+	ck_assert_int_eq(outbox_ack(ob, 1002), 0);
+	outbox_close(ob);
+
+	/* a rotation flushes the old segment first: only the newest is open */
+	o.segment_bytes = 4096;
+	ck_assert_int_eq(outbox_open(dir, &o, &ob), 0);
+	for (int i = 0; i < 200; i++) {
+		outbox_stats(ob, &st);
+		snprintf(buf, sizeof(buf), "e%" PRIu64, st.next_oid);
+		ck_assert_int_eq(outbox_queue(ob, buf, strlen(buf), NULL), 0);
+	}
+	outbox_stats(ob, &st);
+	ck_assert_uint_gt(st.segments, 1);
+	ck_assert_uint_gt(st.commits, 0);
+	ck_assert_uint_lt(st.uncommitted, 200);
+	ck_assert_int_eq(outbox_commit(ob), 0);
+	ck_assert_uint_eq(drain(ob, 1002, NULL), 200);
+	outbox_close(ob);
+}
+END_TEST
+
+/*
+ * SIGKILL of a process that queued without committing: the kernel keeps
+ * what write(2) took, so every entry whose outbox_queue() returned is
+ * there after reopening (only power loss needs the commit).
+ */
+START_TEST(sigkill_queued)
+{
+	struct outbox_opts o = { .max_bytes = 64 << 20, .segment_bytes = 65536 };
+	struct outbox *ob;
+	uint64_t reported = 0, v, last = 0;
+	int p[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char buf[64];
+
+		close(p[0]);
+		if (outbox_open(dir, &o, &ob))
+			_exit(2);
+		for (uint64_t i = 1;; i++) {
+			uint64_t oid;
+			int n = snprintf(buf, sizeof(buf), "e%" PRIu64, i);
+
+			if (outbox_queue(ob, buf, (size_t)n, &oid) || oid != i)
+				_exit(3);
+			if (i % 64 == 0 && outbox_commit(ob))
+				_exit(5);
+			if (write(p[1], &oid, sizeof(oid)) != sizeof(oid))
+				_exit(4);
+		}
+	}
+	close(p[1]);
+	while (reported < 3000 && read(p[0], &v, sizeof(v)) == sizeof(v))
+		reported = v;
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	while (read(p[0], &v, sizeof(v)) == sizeof(v))
+		reported = v;
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status), "the child died on its own (status %d)", status);
+
+	ck_assert_int_eq(outbox_open(dir, &o, &ob), 0);
+	ck_assert_uint_ge(drain(ob, 0, &last), reported);
+	ck_assert_msg(last >= reported, "reported %" PRIu64 " queued, found only up to %"
+		      PRIu64, reported, last);
+	outbox_close(ob);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("outbox");
@@ -262,6 +375,8 @@ int main(void)
 	tcase_add_test(tc, budget_drops_oldest);
 	tcase_add_test(tc, torn_tail_cut);
 	tcase_add_test(tc, sigkill_mid_append);
+	tcase_add_test(tc, group_commit);
+	tcase_add_test(tc, sigkill_queued);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
