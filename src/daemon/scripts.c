@@ -727,6 +727,111 @@ static void transfer_note(struct run *r, const char *op, json_t *what)
 }
 
 /*
+ * The upload's SHA-256 runs on a thread of its own, off the send path:
+ * the sender reads a block into a free slot, hands it to the hasher and
+ * sends it; a slot is reused only once it was both sent and hashed.  One
+ * SHA-256 stream is about as fast as the socket, so hashing inline would
+ * halve the throughput.
+ */
+#define UPLOAD_SLOTS	4
+#define UPLOAD_BLOCK	PROTO_MAX_PAYLOAD	/* the largest data frame */
+
+struct hasher {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned char *buf[UPLOAD_SLOTS];
+	size_t len[UPLOAD_SLOTS];
+	uint64_t filled, hashed;	/* blocks handed over, blocks hashed */
+	bool done;
+	EVP_MD_CTX *md;
+	pthread_t thread;
+};
+
+static void *hasher_main(void *arg)
+{
+	struct hasher *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		unsigned int slot;
+
+		while (h->hashed == h->filled && !h->done)
+			pthread_cond_wait(&h->cond, &h->lock);
+		if (h->hashed == h->filled)
+			break;
+		slot = h->hashed % UPLOAD_SLOTS;
+		pthread_mutex_unlock(&h->lock);
+		EVP_DigestUpdate(h->md, h->buf[slot], h->len[slot]);
+		pthread_mutex_lock(&h->lock);
+		h->hashed++;
+		pthread_cond_broadcast(&h->cond);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+static int hasher_start(struct hasher *h)
+{
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	h->md = EVP_MD_CTX_new();
+	for (int i = 0; i < UPLOAD_SLOTS; i++) {
+		h->buf[i] = malloc(UPLOAD_BLOCK);
+		if (!h->buf[i])
+			return -ENOMEM;
+	}
+	if (!h->md || !EVP_DigestInit_ex(h->md, EVP_sha256(), NULL))
+		return -ENOMEM;
+	return -pthread_create(&h->thread, NULL, hasher_main, h);
+}
+
+/* A slot the sender may fill: sent already (the sender is sequential) and hashed. */
+static unsigned char *hasher_slot(struct hasher *h)
+{
+	unsigned char *b;
+
+	pthread_mutex_lock(&h->lock);
+	while (h->filled - h->hashed >= UPLOAD_SLOTS)
+		pthread_cond_wait(&h->cond, &h->lock);
+	b = h->buf[h->filled % UPLOAD_SLOTS];
+	pthread_mutex_unlock(&h->lock);
+	return b;
+}
+
+static void hasher_put(struct hasher *h, size_t len)
+{
+	pthread_mutex_lock(&h->lock);
+	h->len[h->filled % UPLOAD_SLOTS] = len;
+	h->filled++;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Wait for the last block, then the digest (if @hex) and free everything. */
+static void hasher_finish(struct hasher *h, bool started, char hex[65])
+{
+	unsigned char dg[32];
+
+	if (started) {
+		pthread_mutex_lock(&h->lock);
+		h->done = true;
+		pthread_cond_broadcast(&h->cond);
+		pthread_mutex_unlock(&h->lock);
+		pthread_join(h->thread, NULL);
+	}
+	if (hex && h->md) {
+		EVP_DigestFinal_ex(h->md, dg, NULL);
+		sha256_hex(dg, hex);
+	}
+	EVP_MD_CTX_free(h->md);
+	for (int i = 0; i < UPLOAD_SLOTS; i++)
+		free(h->buf[i]);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->cond);
+}
+
+/*
  * An upload sends what the file holds from the moment it is opened: at
  * most its size then (a file still being written is cut there; one that
  * shrinks ends early), holes as zeros.  The receiver gets
@@ -735,10 +840,9 @@ static void transfer_note(struct run *r, const char *op, json_t *what)
 static int rpc_upload(struct run *r, json_t *params)
 {
 	const char *path = json_string_value(json_object_get(params, "path"));
-	char real[PATH_MAX], proc[64], hex[65];
-	unsigned char *buf = NULL, dg[32];
+	char real[PATH_MAX], proc[64], hex[65] = "";
 	long long left, sent = 0;
-	EVP_MD_CTX *md = NULL;
+	struct hasher h;
 	const char *base;
 	struct stat st;
 	ssize_t n = 0;
@@ -761,33 +865,30 @@ static int rpc_upload(struct run *r, json_t *params)
 	real[n > 0 ? n : 0] = '\0';
 	base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	buf = malloc(PROTO_DATA_CHUNK);
-	md = EVP_MD_CTX_new();
-	if (!buf || !md) {
-		err = -ENOMEM;
+	err = hasher_start(&h);
+	if (err) {
+		hasher_finish(&h, false, NULL);
 		goto out;
 	}
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	err = control_reply(r->c, json_pack("{s:{s:s, s:s, s:I}}", "upload", "name", base,
 					    "path", real, "size", (json_int_t)st.st_size), 0);
 	for (left = st.st_size; !err && left > 0; left -= n, sent += n) {
-		n = read(fd, buf, left < PROTO_DATA_CHUNK ? (size_t)left : PROTO_DATA_CHUNK);
+		unsigned char *buf = hasher_slot(&h);
+
+		n = read(fd, buf, left < UPLOAD_BLOCK ? (size_t)left : UPLOAD_BLOCK);
 		if (n <= 0) {
 			err = n < 0 ? -errno : 0;
 			break;
 		}
-		EVP_DigestUpdate(md, buf, (size_t)n);
+		hasher_put(&h, (size_t)n);
 		err = control_send_data(r->c, buf, (size_t)n);
 	}
-	EVP_DigestFinal_ex(md, dg, NULL);
-	sha256_hex(dg, hex);
+	hasher_finish(&h, true, hex);
 	if (!err)
 		err = control_send_end(r->c, json_pack("{s:s, s:I, s:s}", "name", base,
 						       "size", (json_int_t)sent, "sha256", hex));
 out:
 	close(fd);
-	free(buf);
-	EVP_MD_CTX_free(md);
 	if (err == -EPIPE)
 		r->client_gone = true;
 	if (err)
