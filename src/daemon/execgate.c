@@ -14,8 +14,10 @@
  *           the default response.  It only ever polls, reads, writes and
  *           closes, so nothing it does can wait on an exec.
  *  decider  reads the binary's path from the event fd, evaluates the deny
- *           policies of the pinned snapshot on an event built on its
- *           stack, and answers.  It may be slow (the process table's lock,
+ *           policies of the pinned snapshot on events built on its stack
+ *           (program policies on an exec of the binary, file policies on
+ *           an exec-open of it by the caller, as the exec source would
+ *           report it), and answers.  It may be slow (the process table's lock,
  *           a regex): the reader keeps answering in its place.
  *
  * Exactly one answer per event: a slot's state word is claimed with a
@@ -258,9 +260,14 @@ static void snap_put(struct gate_snap *sn)
 	}
 }
 
+/* Live deny policies that can match an exec: program policies, and file
+ * policies that name fileOperation "exec" (the loader refuses a file
+ * deny policy without one). */
 static bool gates(const struct policy *p)
 {
-	if (!p->enabled || p->dry_run || p->type != POLICY_PROGRAM)
+	if (!p->enabled || p->dry_run)
+		return false;
+	if (p->type != POLICY_PROGRAM && !(p->type == POLICY_FILE && p->file_exec))
 		return false;
 	for (size_t a = 0; a < p->n_actions; a++)
 		if (p->actions[a].kind == RESPONSE_DENY)
@@ -349,32 +356,46 @@ static void stack_proc(struct proc_info *pi, const struct proc_info *lk, pid_t p
 	pi->parent = lk->parent;
 }
 
+/* The first deny policy of @sn that matches: program policies see the
+ * exec as @prog, file policies as the exec-open @file. */
 static const struct policy *evaluate(struct execgate *g, const struct gate_snap *sn,
-				     const struct event *ev)
+				     const struct event *prog, const struct event *file)
 {
 	for (size_t i = 0; i < sn->n; i++) {
-		/* Hashing is file I/O: not on the gate.  The pipeline still
-		 * evaluates the policy after the exec and reports the deny
-		 * as failed. */
-		if (policy_uses_sha256(sn->deny[i])) {
+		const struct policy *p = sn->deny[i];
+
+		/* Hashing is file I/O: not on the gate.  The loader refuses
+		 * sha256 in deny policies; this only guards that promise. */
+		if (policy_uses_sha256(p)) {
 			atomic_fetch_add(&g->core.c.sha256_skipped, 1);
 			continue;
 		}
-		if (policy_match(sn->deny[i], ev))
-			return sn->deny[i];
+		if (policy_match(p, p->type == POLICY_FILE ? file : prog))
+			return p;
 	}
 	return NULL;
 }
 
-/* After the answer: hand the denied exec to the pipeline for its alert. */
-static void report_denied(struct execgate *g, const struct gate_snap *sn,
-			  const struct policy *p, const struct proc_info *stack)
+/* A file policy's denial: the process is the caller as the table knows
+ * it (what the policy saw), the file is the binary. */
+static int denied_by_file(struct event *ev, const struct proc_info *stack,
+			  struct proc_info *lk)
 {
-	struct event *ev = event_new(EVENT_EXEC_DENIED);
+	ev->pid = ev->tid = stack->pid;
+	ev->ppid = stack->ppid;
+	ev->uid = stack->uid;
+	ev->proc = proc_info_get(lk);
+	return bytes_set(&ev->path, stack->exe.data, stack->exe.len);
+}
+
+/* A program policy's denial: the process as the policy saw it, with the
+ * binary as its exe (a copy: @stack lives on the decider's stack). */
+static int denied_by_program(struct event *ev, const struct proc_info *stack)
+{
 	struct proc_info *pi = proc_info_new();
 
-	if (!ev || !pi)
-		goto fail;
+	if (!pi)
+		return -ENOMEM;
 	ev->pid = ev->tid = stack->pid;
 	ev->ppid = stack->ppid;
 	ev->uid = stack->uid;
@@ -384,25 +405,38 @@ static void report_denied(struct execgate *g, const struct gate_snap *sn,
 	pi->cwd = (struct bytes){ 0 };
 	pi->comm = pi->user = pi->cgroup = pi->container_id = pi->container_runtime = NULL;
 	pi->parent = proc_info_get(stack->parent);
-	ev->proc = pi;
-	pi = NULL;
+	ev->proc = pi;	/* event_free() puts it */
 	if (bytes_set(&ev->path, stack->exe.data, stack->exe.len) ||
-	    bytes_set(&ev->proc->exe, stack->exe.data, stack->exe.len) ||
-	    (stack->cwd.data && bytes_set(&ev->proc->cwd, stack->cwd.data, stack->cwd.len)))
-		goto fail;
-	if ((stack->user && !(ev->proc->user = strdup(stack->user))) ||
-	    (stack->comm && !(ev->proc->comm = strdup(stack->comm))) ||
-	    (stack->cgroup && !(ev->proc->cgroup = strdup(stack->cgroup))) ||
-	    (stack->container_id && !(ev->proc->container_id = strdup(stack->container_id))) ||
+	    bytes_set(&pi->exe, stack->exe.data, stack->exe.len) ||
+	    (stack->cwd.data && bytes_set(&pi->cwd, stack->cwd.data, stack->cwd.len)))
+		return -ENOMEM;
+	if ((stack->user && !(pi->user = strdup(stack->user))) ||
+	    (stack->comm && !(pi->comm = strdup(stack->comm))) ||
+	    (stack->cgroup && !(pi->cgroup = strdup(stack->cgroup))) ||
+	    (stack->container_id && !(pi->container_id = strdup(stack->container_id))) ||
 	    (stack->container_runtime &&
-	     !(ev->proc->container_runtime = strdup(stack->container_runtime))))
+	     !(pi->container_runtime = strdup(stack->container_runtime))))
+		return -ENOMEM;
+	return 0;
+}
+
+/* After the answer: hand the denied exec to the pipeline for its alert. */
+static void report_denied(struct execgate *g, const struct gate_snap *sn,
+			  const struct policy *p, const struct proc_info *stack,
+			  struct proc_info *lk)
+{
+	struct event *ev = event_new(EVENT_EXEC_DENIED);
+
+	if (!ev)
+		goto fail;
+	if (p->type == POLICY_FILE ? denied_by_file(ev, stack, lk) :
+				     denied_by_program(ev, stack))
 		goto fail;
 	ev->gate_set = policy_set_get(sn->ps);
 	ev->gate_policy = p;
 	sensor_push(g->s, SOURCE_EXEC, ev);
 	return;
 fail:
-	proc_info_put(pi);
 	event_free(ev);
 	atomic_fetch_add(&g->s->stats[SOURCE_EXEC].lost, 1);
 }
@@ -414,7 +448,7 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 	char link[64], path[PATH_MAX];
 	const struct policy *hit = NULL;
 	struct proc_info *lk = NULL, pi;
-	struct event ev;
+	struct event ev, fev;
 	ssize_t n;
 	pid_t pid;
 	int fd;
@@ -447,7 +481,13 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 	ev.type = EVENT_PROC_EXEC;
 	ev.pid = ev.tid = pid;
 	ev.proc = &pi;
-	hit = evaluate(g, sn, &ev);
+	/* as the exec source reports it: the caller opening the binary */
+	memset(&fev, 0, sizeof(fev));
+	fev.type = EVENT_EXEC_OPEN;
+	fev.pid = fev.tid = pid;
+	fev.path = pi.exe;
+	fev.proc = lk;
+	hit = evaluate(g, sn, &ev, &fev);
 answer:
 	atomic_fetch_add(&g->core.c.decisions, 1);
 	if (execgate_core_answer(&g->core, re->idx, re->word, hit ? FAN_DENY : FAN_ALLOW,
@@ -456,7 +496,7 @@ answer:
 		hit = NULL;
 	}
 	if (hit)
-		report_denied(g, sn, hit, &pi);
+		report_denied(g, sn, hit, &pi, lk);
 	proc_info_put(lk);
 }
 

@@ -31,8 +31,9 @@ struct sensor;
  * (s->policies) or the configuration changed.  Main thread only.
  * @s: the sensor
  *
- * The gate runs while some enabled, live (not dry-run) program policy has
- * a deny action.  Returns 0 or a negative errno; on error a description
+ * The gate runs while some enabled, live (not dry-run) policy that can
+ * match an exec (a program policy, or a file policy naming fileOperation
+ * "exec") has a deny action.  Returns 0 or a negative errno; on error a description
  * was logged and the gate is stopped (execs are not gated).
  */
 int execgate_update(struct sensor *s);

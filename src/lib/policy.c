@@ -16,9 +16,11 @@
  * offending token: the rule's mark plus the token's offset, mapped back
  * through the YAML quoting of that scalar.
  *
- * Evaluation pre-filters by event class (exec, file, other) through three
- * index arrays built at load, keeping file order, so an exec storm only
- * walks the program and container policies.  Exec events are filtered
+ * Evaluation pre-filters by event class (exec, file, other, file-exec)
+ * through four index arrays built at load, keeping file order, so an exec
+ * storm only walks the program and container policies (and, for the
+ * exec-open of each binary, the few file policies that name
+ * fileOperation "exec").  Exec events are filtered
  * once more by program name: a policy whose every match rule requires
  * `programName == "..."` or `programName in [...]` (policy_expr_program_names)
  * can only match those binaries, so it sits in a hash table under each
@@ -56,7 +58,9 @@ struct policy_rules {
 	size_t n;
 };
 
-enum event_class { CLASS_EXEC, CLASS_FILE, CLASS_OTHER, CLASS_MAX };
+/* CLASS_FILE_EXEC: exec-open events (a file being executed), seen only by
+ * the file policies that name fileOperation "exec". */
+enum event_class { CLASS_EXEC, CLASS_FILE, CLASS_OTHER, CLASS_FILE_EXEC, CLASS_MAX };
 
 /* Exec policies that can only match one program name (borrowed from the
  * compiled literal, which lives as long as the set), in file order. */
@@ -529,6 +533,35 @@ static bool is_default(enum policy_rule_kind k)
 	return k == POLICY_RULE_DEFAULT_MATCH || k == POLICY_RULE_DEFAULT_IGNORE;
 }
 
+static bool has_deny(const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_actions; i++)
+		if (p->actions[i].kind == RESPONSE_DENY)
+			return true;
+	return false;
+}
+
+/*
+ * A deny policy is decided by the exec gate before the exec, where argv is
+ * not known yet and no file is hashed: a rule on programArgs or sha256
+ * would silently decide differently there than after the exec (or not at
+ * all), so it is refused, at the field.  (responseActions is applied
+ * before rules, so the actions are known here.)
+ */
+static int gate_check(struct loader *ld, const struct policy *p, const yaml_node_t *item,
+		      const struct policy_expr *e)
+{
+	const char *field;
+	size_t at = 0;
+
+	if (!has_deny(p) || !(field = policy_expr_gate_blind(e, &at)))
+		return 0;
+	return rule_error(ld, item, at, "%s cannot be used in a policy with the deny action: "
+			  "the exec gate decides before the exec, when %s", field,
+			  strcmp(field, "sha256") == 0 ?
+			  "no file is hashed (hashing is file I/O)" : "the arguments are not known yet");
+}
+
 static int key_rules(struct loader *ld, struct policy *p, const yaml_node_t *n)
 {
 	struct policy_rules *r;
@@ -553,8 +586,10 @@ static int key_rules(struct loader *ld, struct policy *p, const yaml_node_t *n)
 		if (r->n && is_default(r->v[r->n - 1].kind))
 			return lerr(ld, &item->start_mark, "rules: nothing may follow the "
 				    "\"default\" rule: it must be the last");
-		if (add_rule(ld, r, item))
+		if (add_rule(ld, r, item) || gate_check(ld, p, item, r->v[r->n - 1].expr))
 			return -EINVAL;
+		if (p->type == POLICY_FILE && policy_expr_names_exec(r->v[r->n - 1].expr))
+			p->file_exec = true;
 	}
 	if (!r->n || !is_default(r->v[r->n - 1].kind))
 		return lerr(ld, item ? &item->end_mark : &n->end_mark, "rules: missing closing "
@@ -612,6 +647,11 @@ static int check_actions(struct loader *ld, const struct policy *p, const yaml_n
 				    p->actions[i].kind == RESPONSE_DENY ?
 				    "deny needs a program or file policy" :
 				    "quarantine and delete need a file policy");
+		if (item && i < p->n_actions && p->actions[i].kind == RESPONSE_DENY &&
+		    p->type == POLICY_FILE && !p->file_exec)
+			return lerr(ld, &item->start_mark, "response action deny in a file policy "
+				    "needs a rule with fileOperation == \"exec\" (only an exec can be "
+				    "denied)");
 	}
 	return 0;
 }
@@ -854,12 +894,14 @@ static struct policy_set *set_new(void)
 	return ps;
 }
 
-static bool type_sees_class(enum policy_type t, enum event_class c)
+static bool sees_class(const struct policy *p, enum event_class c)
 {
-	switch (t) {
+	switch (p->type) {
 	case POLICY_PROGRAM: return c == CLASS_EXEC;
-	case POLICY_FILE: return c == CLASS_FILE;
-	case POLICY_CONTAINER: return true;
+	case POLICY_FILE: return c == CLASS_FILE || (c == CLASS_FILE_EXEC && p->file_exec);
+	/* an exec-open carries the caller before its exec: container
+	 * policies already see that exec as the exec event */
+	case POLICY_CONTAINER: return c != CLASS_FILE_EXEC;
 	}
 	return false;
 }
@@ -1017,7 +1059,7 @@ static int set_finish(struct policy_set *ps, char *err, size_t errlen)
 			if (p->actions[a].kind == RESPONSE_DENY)
 				ps->uses_deny = true;
 		for (int c = 0; c < CLASS_MAX; c++)
-			if (type_sees_class(p->type, (enum event_class)c))
+			if (sees_class(p, (enum event_class)c))
 				ix->idx[c][ix->n[c]++] = (uint32_t)i;
 	}
 	if (index_exec_names(ps)) {
@@ -1135,6 +1177,8 @@ static enum event_class class_of(const struct event *ev)
 		return CLASS_EXEC;
 	if (event_is_file(ev))
 		return CLASS_FILE;
+	if (ev->type == EVENT_EXEC_OPEN)
+		return CLASS_FILE_EXEC;
 	return CLASS_OTHER;
 }
 
@@ -1145,9 +1189,9 @@ static bool in_container(const struct event *ev)
 
 bool policy_applies(const struct policy *p, const struct event *ev)
 {
-	if (p->type == POLICY_CONTAINER)
-		return in_container(ev);
-	return type_sees_class(p->type, class_of(ev));
+	if (p->type == POLICY_CONTAINER && !in_container(ev))
+		return false;
+	return sees_class(p, class_of(ev));
 }
 
 static bool rules_match(const struct policy_rules *r, struct policy_eval_ctx *c)

@@ -51,6 +51,9 @@ struct policy {
 	char *file;		/* where it was defined */
 	unsigned int line;
 	struct policy_rules *rules;
+	/* file policy: a rule names fileOperation "exec" (== or in), so it
+	 * also sees exec-open events, and the exec gate evaluates it */
+	bool file_exec;
 };
 
 struct policy_set {
@@ -84,8 +87,9 @@ size_t policy_set_eval(const struct policy_set *ps, const struct event *ev,
 
 /*
  * policy_applies - whether @p's type makes it look at @ev at all:
- * program policies see EVENT_PROC_EXEC, file policies EVENT_FILE_*,
- * container policies any event of a process with a container id.
+ * program policies see EVENT_PROC_EXEC, file policies EVENT_FILE_* (and
+ * EVENT_EXEC_OPEN when file_exec), container policies any event but
+ * EVENT_EXEC_OPEN of a process with a container id.
  */
 bool policy_applies(const struct policy *p, const struct event *ev);
 /*

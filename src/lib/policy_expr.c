@@ -113,6 +113,10 @@ struct policy_expr {
 	size_t n, cap;
 	uint32_t root;
 	bool uses_sha256;
+	bool names_exec;	/* fileOperation == or in with "exec" */
+	bool gate_blind;	/* uses a field the exec gate cannot see */
+	size_t gate_blind_at;	/* byte offset of its first use */
+	enum field_id gate_blind_field;
 };
 
 /* ---- lexer ---- */
@@ -383,7 +387,9 @@ static bool valid_hex64(const char *s, size_t len)
 	return true;
 }
 
-static const char *const file_ops[] = { "create", "modify", "delete", "rename", "attrib" };
+static const char *const file_ops[] = {
+	"create", "modify", "delete", "rename", "attrib", "exec",
+};
 
 /* Reject values that can never match, so a typo is an error, not a
  * policy that silently never fires. */
@@ -399,11 +405,16 @@ static int check_value(struct parser *p, const struct node *n, const struct valu
 			return perr(p, at, "sha256 value must be 64 hexadecimal digits");
 	}
 	if (n->field == F_FILE_OPERATION) {
-		for (size_t i = 0; i < sizeof(file_ops) / sizeof(file_ops[0]); i++)
-			if (strcmp(v->s, file_ops[i]) == 0)
-				return 0;
+		for (size_t i = 0; i < sizeof(file_ops) / sizeof(file_ops[0]); i++) {
+			if (strcmp(v->s, file_ops[i]))
+				continue;
+			/* what makes a file policy look at execs at all */
+			if (strcmp(v->s, "exec") == 0 && (n->op == OP_EQ || n->op == OP_IN))
+				p->e->names_exec = true;
+			return 0;
+		}
 		return perr(p, at, "unknown fileOperation \"%s\": expected create, modify, "
-			    "delete, rename or attrib", v->s);
+			    "delete, rename, attrib or exec", v->s);
 	}
 	if (n->field == F_EVENT_TYPE && event_type_from_name(v->s) == EVENT_NONE)
 		return perr(p, at, "unknown eventType \"%s\"", v->s);
@@ -632,12 +643,16 @@ static int parse_cmp(struct parser *p, uint32_t *out)
 	n->field = f;
 	if (f == F_SHA256)
 		p->e->uses_sha256 = true;
+	if ((f == F_SHA256 || f == F_PROGRAM_ARGS) && !p->e->gate_blind) {
+		p->e->gate_blind = true;
+		p->e->gate_blind_at = field_at;
+		p->e->gate_blind_field = f;
+	}
 	val_at = p->start;
 	if (op == OP_IN)
 		return parse_list(p, n);
 	if (push_value(p, n))
 		return p->rc;
-	(void)field_at;
 	if (op == OP_RE)
 		return compile_regex(p, n, val_at);
 	if (op == OP_LIKE)
@@ -846,6 +861,19 @@ bool policy_expr_uses_sha256(const struct policy_expr *e)
 	return e && e->uses_sha256;
 }
 
+bool policy_expr_names_exec(const struct policy_expr *e)
+{
+	return e && e->names_exec;
+}
+
+const char *policy_expr_gate_blind(const struct policy_expr *e, size_t *offset)
+{
+	if (!e || !e->gate_blind)
+		return NULL;
+	*offset = e->gate_blind_at;
+	return fields[e->gate_blind_field].name;
+}
+
 /* ---- evaluation ---- */
 
 struct fval {
@@ -882,6 +910,8 @@ static void set_num(struct fval *v, long long n)
 
 static const struct bytes *file_path(const struct event *ev)
 {
+	if (ev->type == EVENT_EXEC_OPEN)
+		return ev->path.data ? &ev->path : NULL;	/* the file executed */
 	if (!event_is_file(ev))
 		return NULL;
 	if (ev->type == EVENT_FILE_RENAME)
@@ -896,7 +926,8 @@ static void get_sha256(struct policy_eval_ctx *c, struct fval *v)
 
 	if (c->sha_state == 0) {
 		c->sha_state = -ENOENT;
-		if (!event_is_file(ev) && ev->proc && ev->proc->exe.data)
+		if (!event_is_file(ev) && ev->type != EVENT_EXEC_OPEN && ev->proc &&
+		    ev->proc->exe.data)
 			b = &ev->proc->exe;
 		if (b && ev->type != EVENT_FILE_DELETE)
 			c->sha_state = filehash_path(b->data, c->sha_hex) ?: 1;
@@ -942,7 +973,12 @@ static void get_field(enum field_id f, struct policy_eval_ctx *c, struct fval *v
 			v->len = b->len - (size_t)(name - b->data);
 		}
 		break;
-	case F_FILE_OPERATION: if (event_is_file(ev)) set_str(v, event_type_name(ev->type)); break;
+	case F_FILE_OPERATION:
+		if (event_is_file(ev))
+			set_str(v, event_type_name(ev->type));
+		else if (ev->type == EVENT_EXEC_OPEN)
+			set_str(v, "exec");
+		break;
 	case F_SHA256: get_sha256(c, v); break;
 	case F_CWD: if (pi) set_bytes(v, &pi->cwd); break;
 	case F_EVENT_TYPE: set_str(v, event_type_name(ev->type)); break;

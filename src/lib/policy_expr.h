@@ -10,10 +10,11 @@
  *   parentProgramName [proc->parent->exe]   cwd [proc->cwd]
  *   pid ppid uid [proc->...]       userName [proc->user]
  *   containerId containerName [proc->container_id; no names are known yet]
- *   filePath [path; for rename the NEW name]  oldFilePath [rename: old name]
- *   fileName [basename of filePath]  fileOperation [create modify delete
- *   rename attrib]  eventType [event_type_name()]
- *   sha256 [file events: the file; other events: the process binary]
+ *   filePath [path; for rename the NEW name; for exec-open the binary]
+ *   oldFilePath [rename: old name]  fileName [basename of filePath]
+ *   fileOperation [create modify delete rename attrib; "exec" for
+ *   EVENT_EXEC_OPEN, a file being executed]  eventType [event_type_name()]
+ *   sha256 [file and exec-open events: the file; others: the process binary]
  * A comparison with a field the event does not have is false, except !=,
  * which is true.
  */
@@ -102,5 +103,19 @@ int policy_expr_program_names(const struct policy_expr *e, policy_name_fn fn, vo
 
 /* policy_expr_uses_sha256 - whether evaluating @e may hash a file. */
 bool policy_expr_uses_sha256(const struct policy_expr *e);
+
+/*
+ * policy_expr_names_exec - whether @e compares fileOperation with "exec"
+ * through == or in: what makes a file policy look at exec-open events.
+ */
+bool policy_expr_names_exec(const struct policy_expr *e);
+
+/*
+ * policy_expr_gate_blind - the first field of @e the exec gate cannot see
+ * before the exec (programArgs: argv is not known yet; sha256: hashing is
+ * file I/O the gate does not do), with its byte offset in the rule in
+ * @offset; NULL when @e uses neither.
+ */
+const char *policy_expr_gate_blind(const struct policy_expr *e, size_t *offset);
 
 #endif

@@ -959,6 +959,10 @@ void proctable_apply(struct proctable *pt, struct event *ev)
 		break;
 	case EVENT_EXEC_OPEN:
 		apply_exec_open(pt, ev);
+		/* the caller, before its exec: what file policies on
+		 * fileOperation "exec" see, as the exec gate does */
+		if (!ev->proc)
+			attach(ev, find(pt, ev->pid));
 		break;
 	default:
 		if (!ev->proc)

@@ -687,19 +687,19 @@ static const char *target_type(enum response_kind kind)
  */
 static void do_deny(const struct event *ev, struct outcome *o)
 {
-	const char *exe = event_exe(ev);
+	/* the binary: for a file policy's denial the process is the caller */
+	const char *exe = ev->path.data ? ev->path.data : event_exe(ev);
 
 	if (ev->type == EVENT_EXEC_DENIED) {
 		ok(o, "exec of %.600s denied before it ran", exe ? exe : "(unknown)");
 		return;
 	}
-	if (ev->type != EVENT_PROC_EXEC) {
+	if (ev->type != EVENT_PROC_EXEC && ev->type != EVENT_EXEC_OPEN) {
 		fail(o, "deny stops executions only; this was a %s event", event_type_name(ev->type));
 		return;
 	}
 	fail(o, "the program already ran: the exec gate did not deny it (its filesystem "
-	     "is not in exec_gate_paths, the gate was not running, the rule needs "
-	     "programArgs or sha256, which the gate does not evaluate, or the gate's "
+	     "is not in exec_gate_paths, the gate was not running, or the gate's "
 	     "deadline answered first)");
 }
 

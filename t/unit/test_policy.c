@@ -495,6 +495,79 @@ START_TEST(test_eval_file_fields)
 }
 END_TEST
 
+/*
+ * Deny policies are decided by the exec gate before the exec: a file
+ * policy can deny only if it names fileOperation "exec", and rules on what
+ * the gate cannot see (programArgs, sha256) are refused at the field.
+ * A file policy that names "exec" sees exec-open events (the binary as
+ * filePath, the caller as the process); other file policies and container
+ * policies do not.
+ */
+START_TEST(test_exec_file_policies)
+{
+	static const char dir[] = "/usr/bin";
+	struct event *ev, *cr;
+	struct policy_set *ps;
+	const struct policy *hits[4];
+
+	expect_error("F:\n  policy: file\n  responseActions: [deny]\n  rules:\n"
+		     "    - match filePath == \"/x\"\n    - default ignore\n", "3:21",
+		     "deny in a file policy needs a rule with fileOperation == \"exec\"");
+	expect_error(HEAD "    - match programName == \"/a\" and programArgs like \"*-x*\"\n"
+		     "    - default ignore\n  responseActions: [kill, deny]\n", "4:37",
+		     "programArgs cannot be used in a policy with the deny action");
+	expect_error("S:\n  policy: file\n  responseActions: [deny]\n  rules:\n"
+		     "    - 'ignore sha256 == \"" "0123456789abcdef0123456789abcdef"
+		     "0123456789abcdef0123456789abcdef\"'\n"
+		     "    - match fileOperation == \"exec\"\n    - default ignore\n", "5:15",
+		     "sha256 cannot be used in a policy with the deny action");
+	expect_error(HEAD "    - match fileOperation == \"exe\"\n    - default ignore\n", "4:30",
+		     "expected create, modify, delete, rename, attrib or exec");
+
+	ps = load_ok("Args:\n  policy: program\n  responseActions: [kill]\n  rules:\n"
+		     "    - match programArgs like \"*-x*\"\n    - default ignore\n"
+		     "FX:\n  policy: file\n  responseActions: [deny]\n  rules:\n"
+		     "    - match fileOperation in [\"exec\", \"create\"] and "
+		     "fileName == \"evil\" and uid == 1000\n    - default ignore\n"
+		     "FC:\n  policy: file\n  rules:\n    - match fileName == \"evil\"\n"
+		     "    - default ignore\n"
+		     "C:\n  policy: container\n  rules:\n    - default match\n");
+	ck_assert(!ps->policies[0]->file_exec);
+	ck_assert(ps->policies[1]->file_exec);
+	ck_assert(!ps->policies[2]->file_exec);
+	ck_assert(ps->uses_deny);
+
+	ev = event_new(EVENT_EXEC_OPEN);
+	bytes_set(&ev->path, "/tmp/d/evil", 11);
+	ev->pid = 4242;
+	ev->proc = proc_info_new();
+	ev->proc->pid = 4242;
+	ev->proc->uid = 1000;
+	ev->proc->container_id = strdup("c0ffee");
+	bytes_set(&ev->proc->exe, dir, sizeof(dir) - 1);
+	T("fileOperation == \"exec\" and filePath == \"/tmp/d/evil\"", ev);
+	T("fileName == \"evil\" and programName == \"/usr/bin\"", ev);
+	F("fileOperation == \"create\"", ev);
+	ck_assert_uint_eq(policy_set_eval(ps, ev, hits, 4), 1);
+	ck_assert_str_eq(hits[0]->name, "FX");
+	ck_assert(policy_applies(ps->policies[1], ev));
+	ck_assert_msg(!policy_applies(ps->policies[2], ev),
+		      "a file policy that does not name exec must not see exec-open events");
+	ck_assert_msg(!policy_applies(ps->policies[3], ev),
+		      "container policies must not see exec-open events");
+	ev->proc->uid = 0;
+	ck_assert_uint_eq(policy_set_eval(ps, ev, hits, 4), 0);
+
+	cr = file_event(EVENT_FILE_CREATE, "/tmp/d/evil", NULL);
+	F("fileOperation == \"exec\"", cr);
+	ck_assert_uint_eq(policy_set_eval(ps, cr, hits, 4), 1);
+	ck_assert_str_eq(hits[0]->name, "FC");
+	event_free(cr);
+	event_free(ev);
+	policy_set_put(ps);
+}
+END_TEST
+
 START_TEST(test_sha256)
 {
 	char path[600], hex[FILEHASH_HEX_LEN + 1];
@@ -736,6 +809,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_eval_missing_fields);
 	tcase_add_test(tc, test_eval_file_fields);
 	tcase_add_test(tc, test_sha256);
+	tcase_add_test(tc, test_exec_file_policies);
 	tcase_add_test(tc, test_typing);
 	tcase_add_test(tc, test_replay_json);
 	tcase_add_test(tc, test_shipped_policies);
