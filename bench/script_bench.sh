@@ -17,8 +17,17 @@ sensor_config "pyrunner_path: $top_builddir/senseon-pyrunner" "file_source: fals
 sensor_start
 echo pass > "$T/trivial.py"
 
-# times_ms CMD...: run CMD $RUNS times, print one wall time in ms per line
+# times_ms CMD...: run CMD $RUNS times, print one wall time in ms per line.
+# hyperfine -N (no shell, fork+exec straight from a small C program) when
+# installed: a Python harness adds its own fork cost, several ms on this VM
+# (BENCH_HARNESS=python forces it, for comparison with older figures).
 times_ms() {
+	if [ "${BENCH_HARNESS:-hyperfine}" = hyperfine ] && command -v hyperfine > /dev/null; then
+		hyperfine -N --style none --runs "$RUNS" --export-json "$T/hf.json" -- "$*" > /dev/null
+		"$PY" -c 'import json,sys
+for t in json.load(open(sys.argv[1]))["results"][0]["times"]: print("%.3f" % (t * 1000))' "$T/hf.json"
+		return
+	fi
 	"$PY" - "$RUNS" "$@" <<'PY'
 import subprocess, sys, time
 runs, cmd = int(sys.argv[1]), sys.argv[2:]
