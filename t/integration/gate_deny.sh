@@ -3,19 +3,27 @@
 # in the caller and never runs (the marker it would write is absent); the
 # alert says action_type deny, action_result success, once.  A program no
 # policy denies runs.  A dry-run deny policy allows the exec and reports
-# "Would have taken responseAction: deny".  Only a tmpfs of our own is gated.
+# "Would have taken responseAction: deny".  The same for a file policy on
+# fileOperation "exec" (the process is the caller, the file the binary).  A
+# deny policy on programArgs is refused with FILE:LINE:COL, by the daemon's
+# reload (the running policies stay) and by senseonctl policy check.
+# Only a tmpfs of our own is gated.
 . "$top_srcdir/t/integration/lib.sh"
 . "$top_srcdir/t/integration/gate_lib.sh"
 
 gate_script bad
 gate_script good
 gate_script dry
+gate_script fbad
+gate_script fdry
 gate_config "exec_gate_deadline_ms: 2000"
 gate_policy deny.yaml "Gate Test Deny" "$GATE/bad"
 gate_policy dry.yaml "Gate Test Dry Run" "$GATE/dry" true
+gate_file_policy fdeny.yaml "Gate Test File Deny" "$GATE/fbad"
+gate_file_policy fdry.yaml "Gate Test File Dry Run" "$GATE/fdry" true
 sensor_start
-wait_gate "g.get('active') and g['denyPolicies'] == 1" 5 ||
-	fail "expected execGate active with 1 deny policy in status.json, saw: $(gate_status g)"
+wait_gate "g.get('active') and g['denyPolicies'] == 2" 5 ||
+	fail "expected execGate active with 2 deny policies (program, file) in status.json, saw: $(gate_status g)"
 
 # --- denied: EPERM in the caller, never ran ---
 out=$(timeout 20 "$PY" "$T/storm.py" "$GATE/good" 1 "$GATE/bad" 1) ||
@@ -62,18 +70,80 @@ grep -q 'Would have taken responseAction: deny' <<<"$alert" ||
 	fail "expected 'Would have taken responseAction: deny' in the dry-run alert, saw: $alert"
 note "dry run: ran, reported"
 
+# --- a file policy on fileOperation "exec": denied, never ran ---
+out=$(timeout 20 "$PY" "$T/storm.py" "$GATE/good" 1 "$GATE/fbad" 1) ||
+	fail "the exec driver failed or timed out: $out"
+[ "$(jfield "$out" "j['bad_eperm']")" = 1 ] ||
+	fail "expected exec of $GATE/fbad (file policy) to fail with EPERM, saw: $out"
+[ ! -e "$T/ran-fbad" ] || fail "expected $GATE/fbad never to run; its marker $T/ran-fbad exists"
+alert=$("$PY" "$top_srcdir/t/integration/jsonwait.py" "$T/log/alerts.jsonl" \
+	"e['name'] == 'Gate Test File Deny'" 10) ||
+	fail "expected an alert 'Gate Test File Deny' for $GATE/fbad"
+"$PY" - "$alert" "$GATE/fbad" <<'PY' || fail "file policy alert fields wrong: $alert"
+import json, sys
+a, path = json.loads(sys.argv[1]), sys.argv[2]
+assert a["policyType"] == "file", a["policyType"]
+assert a["file"]["path"] == path, f"expected file.path {path}, saw {a.get('file')}"
+# the process is the caller (the exec driver), not the binary it ran
+assert a["process"]["pid"] > 0 and a["process"].get("exe") != path, a["process"]
+deny = [n["message_fields"] for n in a["notifications"]
+        if n.get("message_fields", {}).get("action_type") == "deny"]
+assert len(deny) == 1 and deny[0]["action_result"] == "success", deny
+assert deny[0]["action_result_details"] == f"exec of {path} denied before it ran", deny
+PY
+note "file policy: EPERM, marker absent, alert on the caller with the binary as file"
+
+out=$(timeout 20 "$PY" "$T/storm.py" "$GATE/fdry" 1) || fail "exec driver: $out"
+[ "$(jfield "$out" "j['ok']")" = 1 ] || fail "expected the file dry-run program to run, saw: $out"
+[ -e "$T/ran-fdry" ] || fail "expected $GATE/fdry to run in dry run; marker absent"
+alert=$("$PY" "$top_srcdir/t/integration/jsonwait.py" "$T/log/alerts.jsonl" \
+	"e['name'] == 'Gate Test File Dry Run' and e['file']['path'] == '$GATE/fdry' and any(n.get('message_fields', {}).get('action_type') == 'deny' and n['message_fields']['action_result'] == 'dry run' for n in e['notifications'])" 10) ||
+	fail "expected a dry-run alert 'Gate Test File Dry Run' for $GATE/fdry with a deny notification 'dry run'"
+grep -q 'Would have taken responseAction: deny' <<<"$alert" ||
+	fail "expected 'Would have taken responseAction: deny' in the file dry-run alert, saw: $alert"
+note "file policy dry run: ran, reported"
+
 # --- one alert per denied exec, counters agree ---
 sleep 1.5
 n=$("$PY" "$top_srcdir/t/integration/jsonwait.py" --count "$T/log/alerts.jsonl" \
 	"e['name'] == 'Gate Test Deny'" 0)
 [ "$n" = 2 ] || fail "expected exactly 2 'Gate Test Deny' alerts (two denied execs), saw $n"
-[ "$(gate_status "g['denied']")" = 2 ] || fail "expected execGate.denied == 2, saw $(gate_status g)"
+n=$("$PY" "$top_srcdir/t/integration/jsonwait.py" --count "$T/log/alerts.jsonl" \
+	"e['name'] == 'Gate Test File Deny'" 0)
+[ "$n" = 1 ] || fail "expected exactly 1 'Gate Test File Deny' alert, saw $n"
+[ "$(gate_status "g['denied']")" = 3 ] || fail "expected execGate.denied == 3, saw $(gate_status g)"
 [ "$(gate_status "g['deadlineAnswers']")" = 0 ] ||
 	fail "expected no deadline answers with a 2 s deadline, saw $(gate_status g)"
 note "counters: $(gate_status g)"
 
+# --- a deny policy on programArgs is refused, at the field ---
+cat > "$T/etc/policy.d/args.yaml" <<'YAML'
+Gate Test Args:
+  policy: program
+  responseActions: [deny]
+  rules:
+    - match programName == "/bin/true" and programArgs like "*x*"
+    - default ignore
+YAML
+want="args.yaml:5:44: programArgs cannot be used in a policy with the deny action"
+if [ -x "${SENSEONCTL:-}" ]; then
+	rc=0; "$SENSEONCTL" policy check "$T/etc/policy.d/args.yaml" > "$T/check.out" 2>&1 || rc=$?
+	[ "$rc" != 0 ] || fail "expected senseonctl policy check to refuse args.yaml, it passed"
+	grep -qF "$want" "$T/check.out" ||
+		fail "expected senseonctl policy check to say '$want', saw: $(cat "$T/check.out")"
+fi
+sensor_signal HUP
+for i in $(seq 50); do grep -qF "$want" "$T/senseond.err" && break; sleep 0.1; done
+grep -qF "$want" "$T/senseond.err" ||
+	fail "expected the reload to be refused with '$want' in the log, saw: $(tail -5 "$T/senseond.err")"
+rm "$T/etc/policy.d/args.yaml"
+out=$(timeout 20 "$PY" "$T/storm.py" "$GATE/good" 1 "$GATE/bad" 1) || fail "exec driver: $out"
+[ "$(jfield "$out" "j['bad_eperm']")" = 1 ] ||
+	fail "expected the running policies to stay after the refused reload ($GATE/bad denied), saw: $out"
+note "deny on programArgs: refused at $want; running policies kept"
+
 # --- a reload that removes the last deny policy stops the gate ---
-rm "$T/etc/policy.d/deny.yaml"
+rm "$T/etc/policy.d/deny.yaml" "$T/etc/policy.d/fdeny.yaml"
 sensor_signal HUP
 wait_gate "not g.get('active')" 5 || fail "expected the gate to stop when no live deny policy is left"
 out=$(timeout 20 "$PY" "$T/storm.py" "$GATE/bad" 1) || fail "exec driver: $out"

@@ -33,6 +33,23 @@ $2:
 YAML
 }
 
+# gate_file_policy FILE NAME PATH [dryRun]: a file policy that denies the
+# exec of PATH (fileOperation "exec": the file is being executed)
+gate_file_policy() {
+	cat > "$T/etc/policy.d/$1" <<YAML
+$2:
+  policy: file
+  priority: High
+  alertMessage: Exec of a file denied by the exec gate test
+  dryRun: ${4:-false}
+  responseActions:
+    - deny
+  rules:
+    - match fileOperation == "exec" and filePath == "$3"
+    - default ignore
+YAML
+}
+
 # gate_config [extra lines]: the test's configuration: only $GATE gated
 gate_config() {
 	# watch_paths: the exec source (notification only) must see binaries on
