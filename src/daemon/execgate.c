@@ -67,6 +67,8 @@
 #define RING_SIZE	(2 * EXECGATE_SLOTS)	/* power of two */
 #define READ_BUF	(4096 * 4)
 #define WATCH_MS	1	/* watchdog period while events are pending */
+#define IDLE_MS		500	/* the reader's heartbeat while idle */
+#define STUCK_NS	(5 * 1000000000ull)	/* execgate_healthy(): no heartbeat */
 
 /* The deny policies of one policy set, pinned as a unit. */
 struct gate_snap {
@@ -88,6 +90,7 @@ struct execgate {
 	int wakefd;		/* eventfd: reader -> decider */
 	pthread_t reader, decider;
 	bool threads;
+	_Atomic uint64_t heartbeat_ns;	/* the reader's last wake-up */
 	/* single-producer (reader), single-consumer (decider) ring */
 	struct ring_entry ring[RING_SIZE];
 	_Atomic uint32_t head, tail;
@@ -471,8 +474,10 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 		goto answer;
 	}
 	lk = proctable_lookup(g->s->proctable, pid);
-	if (lk && lk->ppid == g->s->self_pid) {
-		/* our own children: script workers */
+	if (lk && (lk->ppid == g->s->self_pid ||
+		   (lk->exe.data && own_binary(g, lk->exe.data, lk->exe.len)))) {
+		/* our own children, and script workers (forks of the
+		 * pyrunner) starting what their scripts run */
 		atomic_fetch_add(&g->core.c.self_allowed, 1);
 		goto answer;
 	}
@@ -521,12 +526,17 @@ static void *decider_main(void *arg)
 		struct gate_snap *sn;
 		uint32_t tail;
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
-			break;
+		/* An error here only delays decisions (the watchdog answers
+		 * meanwhile): keep going rather than leave the ring unread. */
+		if (poll(pfd, 2, -1) < 0) {
+			pfd[0].revents = pfd[1].revents = 0;
+			if (errno != EINTR)
+				atomic_fetch_add(&g->core.c.read_errors, 1);
+		}
 		if (pfd[1].revents)
 			break;
 		if (read(g->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			break;
+			atomic_fetch_add(&g->core.c.read_errors, 1);
 		sn = snap_pin(g);
 		tail = atomic_load_explicit(&g->tail, memory_order_relaxed);
 		while (tail != atomic_load_explicit(&g->head, memory_order_acquire)) {
@@ -617,10 +627,13 @@ static void *reader_main(void *arg)
 	uint64_t one = 1;
 
 	for (;;) {
-		int rc = poll(pfd, 2, pending ? WATCH_MS : -1);
+		int rc = poll(pfd, 2, pending ? WATCH_MS : IDLE_MS);
 
+		/* Never leave: this thread is the watchdog.  A failing poll
+		 * (ENOMEM) still runs the deadline check below. */
 		if (rc < 0 && errno != EINTR)
-			break;
+			atomic_fetch_add(&g->core.c.read_errors, 1);
+		atomic_store_explicit(&g->heartbeat_ns, now_ns(), memory_order_relaxed);
 		if (rc > 0 && pfd[1].revents)
 			break;
 		if (rc > 0 && (pfd[0].revents & POLLIN) && read_events(g) &&
@@ -753,6 +766,7 @@ static int gate_start(struct sensor *s, struct gate_snap *sn)
 	rc = gate_open(s, g, err, sizeof(err));
 	if (rc)
 		goto fail;
+	atomic_store(&g->heartbeat_ns, now_ns());
 	if ((rc = -pthread_create(&g->decider, NULL, decider_main, g)))
 		goto fail_thread;
 	if ((rc = -pthread_create(&g->reader, NULL, reader_main, g))) {
@@ -825,6 +839,29 @@ int execgate_update(struct sensor *s)
 		return 0;
 	}
 	return gate_start(s, sn);
+}
+
+bool execgate_healthy(struct sensor *s)
+{
+	struct execgate *g = s->gate;
+	uint64_t now = now_ns(), beat;
+
+	if (!g || !g->threads)
+		return true;
+	beat = atomic_load_explicit(&g->heartbeat_ns, memory_order_relaxed);
+	if (now > beat && now - beat > STUCK_NS)
+		return false;
+	/* The watchdog runs but events outlive their deadline by far:
+	 * answers are not getting through. */
+	for (unsigned int i = 0; i < EXECGATE_SLOTS; i++) {
+		const struct execgate_slot *sl = &g->core.slots[i];
+		uint64_t w = atomic_load_explicit(&sl->state, memory_order_acquire);
+
+		if ((w & ST_MASK) != ST_FREE && now > sl->t_recv_ns &&
+		    now - sl->t_recv_ns > g->core.deadline_ns + STUCK_NS)
+			return false;
+	}
+	return true;
 }
 
 void execgate_status(struct sensor *s, json_t *st)

@@ -42,6 +42,14 @@ int execgate_update(struct sensor *s);
  * close the group. Main thread only; safe when the gate is not running. */
 void execgate_stop(struct sensor *s);
 
+/*
+ * execgate_healthy - false when the gate's reader (its watchdog) has not
+ * woken for seconds, or an event has waited seconds past its deadline.
+ * The main loop withholds systemd's WATCHDOG=1 then, so a stuck gate gets
+ * the daemon killed, and the kernel releases every waiting exec.
+ */
+bool execgate_healthy(struct sensor *s);
+
 /* execgate_status - add "execGate" (counters, latency) to @st. */
 void execgate_status(struct sensor *s, json_t *st);
 

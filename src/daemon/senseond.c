@@ -270,7 +270,10 @@ static int main_loop(struct sensor *s, int sfd)
 			pipeline_resync(s);
 		if (monotonic_ns() >= next_status) {
 			status_write(s);
-			sd_notify(0, "WATCHDOG=1");
+			/* deadman: a stuck exec gate gets us killed, and the
+			 * kernel then releases every exec waiting on it */
+			if (execgate_healthy(s))
+				sd_notify(0, "WATCHDOG=1");
 			next_status = monotonic_ns() + 1000000000ull;
 		}
 	}
