@@ -1,15 +1,20 @@
 #!/bin/bash
 # t/package/test-deb.sh - build the Debian package from a clean copy of the
 # source, check it with lintian, install it with apt, run the installed
-# sensor, remove it (network isolation lifted) and purge it (nothing left).
+# sensor with the installed configuration (a shipped script through the
+# installed senseonctl, an alert from a shipped default policy, a logrotate
+# rotation, an intact audit chain), reinstall (local config kept), remove
+# (network isolation lifted) and purge it (nothing left).
 #
 # Installs a package on the host, so it runs only when asked:
 #   RUN_PACKAGE_TESTS=1 t/package/test-deb.sh [TARBALL]
 # The source is `git archive HEAD` of this tree (uncommitted files never
 # leak in), or TARBALL (a `make dist` tarball) when given; SENSEON_DEB_REF
 # picks another commit.  Needs root, dpkg-dev, debhelper, lintian and the
-# build dependencies in debian/control; nftables for the isolation check.
-# Every exit path purges what it installed (trap in lib.sh).
+# build dependencies in debian/control; nftables for the isolation check,
+# logrotate for the rotation.  Every exit path purges what it installed
+# (trap in lib.sh).  The isolation table is only ever made inside a network
+# namespace of the test's own.
 
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 [ "${RUN_PACKAGE_TESTS:-}" = 1 ] || { echo "SKIP: set RUN_PACKAGE_TESTS=1 (installs a package)"; exit 77; }
@@ -35,6 +40,13 @@ fi
 for p in "${HOST_PATHS[@]}"; do
 	[ -e "$p" ] && skip "$p exists on this host; not touching it"
 done
+# The parent cgroup of script runs, under each cgroup2 mount; purge removes
+# it unless it belongs to someone else (it existed before, or another
+# senseond runs here).
+SCRIPT_CGROUPS=()
+while read -r mnt; do
+	[ -d "$mnt/senseon-scripts" ] || SCRIPT_CGROUPS+=("$mnt/senseon-scripts")
+done < <(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo)
 
 # shellcheck disable=SC2317 # called from the EXIT trap
 purge_package() {
@@ -44,6 +56,9 @@ purge_package() {
 	apt-get purge -y -q "$PKG" > "$T/purge-cleanup.log" 2>&1 || true
 	# Whatever a broken postrm left: these did not exist before the test.
 	rm -rf "${HOST_PATHS[@]}"
+	pgrep -x senseond >/dev/null && return 0
+	for cg in "${SCRIPT_CGROUPS[@]+"${SCRIPT_CGROUPS[@]}"}"; do rmdir "$cg" 2>/dev/null; done
+	return 0
 }
 add_cleanup purge_package
 
@@ -91,13 +106,22 @@ expect_mode() {
 }
 expect_mode /usr/sbin/senseond 755
 expect_mode /usr/bin/senseonctl 755
+expect_mode /usr/libexec/senseon/senseon-pyrunner 755
+for f in triage collect killtree quarantine isolation; do
+	expect_mode "/usr/share/senseon-sensor/scripts/$f.py" 644
+done
+expect_mode /usr/lib/python3/dist-packages/senseon.pyi 644
+grep -q '^scripts_dir: /usr/share/senseon-sensor/scripts$' /etc/senseon/senseond.conf ||
+	fail "/etc/senseon/senseond.conf: expected scripts_dir: /usr/share/senseon-sensor/scripts"
 expect_mode /etc/senseon 755
 expect_mode /etc/senseon/senseond.conf 644
 expect_mode /var/lib/senseon 700
 expect_mode /var/log/senseon 750
 expect_mode /lib/systemd/system/senseond.service 644
 expect_mode /etc/logrotate.d/senseon-sensor 644
-for m in /usr/share/man/man8/senseond.8.gz /usr/share/man/man5/senseond.conf.5.gz; do
+for m in /usr/share/man/man8/senseond.8.gz /usr/share/man/man8/senseonctl.8.gz \
+	/usr/share/man/man5/senseond.conf.5.gz /usr/share/man/man5/senseon-policy.5.gz \
+	/usr/share/man/man3/senseon.3py.gz; do
 	[ -f "$m" ] || fail "man page $m not installed"
 done
 dpkg -L "$PKG" > "$T/filelist"
@@ -137,14 +161,16 @@ else
 fi
 
 # --- run the installed daemon with the installed configuration ------------
+# This VM runs no systemd: senseond in the foreground, under timeout, with
+# /etc/senseon/senseond.conf and the shipped policies, as the unit would.
 CONF=/etc/senseon/senseond.conf
-# The exec gate holds every exec of the host: never enable it from a test.
-if grep -Eq '^[[:space:]]*(exec_gate|exec_gate_enabled|deny_exec)[[:space:]]*:[[:space:]]*(true|yes|on)' "$CONF"; then
-	sed -E 's/^([[:space:]]*(exec_gate|exec_gate_enabled|deny_exec)[[:space:]]*:).*/\1 false/' "$CONF" > "$T/senseond.conf"
-	CONF=$T/senseond.conf
-	note "exec gate disabled for this run ($CONF)"
-fi
-timeout -s KILL 60 /usr/sbin/senseond -f -c "$CONF" > "$T/stdout.jsonl" 2> "$T/senseond.err" &
+# Never hold the host's execs from a test: the exec gate starts only for
+# policies with a deny action, and no shipped default policy may have one.
+grep -lE '^[[:space:]]*-[[:space:]]*deny[[:space:]]*$' /etc/senseon/policy.d/*.yaml 2>/dev/null &&
+	fail "a shipped default policy has a deny action (expected alert-only defaults)"
+grep -q '^exec_gate_fail_closed: false' "$CONF" ||
+	fail "$CONF: expected exec_gate_fail_closed: false (fail-open) by default"
+timeout -s KILL 120 /usr/sbin/senseond -f -c "$CONF" > "$T/stdout.jsonl" 2> "$T/senseond.err" &
 SENSOR_PID=$!
 for _ in $(seq 1 200); do
 	[ -s /run/senseon/status.json ] && break
@@ -152,31 +178,121 @@ for _ in $(seq 1 200); do
 	sleep 0.05
 done
 [ -s /run/senseon/status.json ] || fail "installed senseond wrote no /run/senseon/status.json in 10 s"
-MARK="senseon-deb-test-$$"
-/bin/true "$MARK"
-"$PY" - "$T/stdout.jsonl" "$MARK" <<'PY' || fail "no exec event for /bin/true $MARK on senseond's stdout in 10 s"
-import json, sys, time
-path, mark = sys.argv[1], sys.argv[2]
-end = time.time() + 10
-while time.time() < end:
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                break
-            e = json.loads(line)
-            cmd = (e.get("process") or {}).get("cmdline") or []
-            if e.get("type") == "exec" and mark in cmd:
-                print("# exec event:", line.strip()[:200])
-                sys.exit(0)
-    time.sleep(0.1)
-sys.exit(1)
-PY
+DAEMON_PID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' /run/senseon/status.json)
+[ "$(readlink "/proc/$DAEMON_PID/exe")" = /usr/sbin/senseond ] ||
+	fail "status.json names pid $DAEMON_PID, which is not /usr/sbin/senseond"
+expect_mode /run/senseon 700
+[ -S /run/senseon/control.sock ] || fail "no control socket /run/senseon/control.sock"
+expect_mode /run/senseon/control.sock 600
 /usr/bin/senseonctl status > "$T/status.out" 2>&1 ||
 	fail "senseonctl status failed while senseond runs: $(cat "$T/status.out")"
 [ -s "$T/status.out" ] || fail "senseonctl status printed nothing"
+
+# A shipped script through the installed senseonctl and pyrunner, by name
+# (run from $T, so no local file of that name is taken instead).
+(cd "$T" && timeout 60 /usr/bin/senseonctl run triage --json) > "$T/triage.json" 2> "$T/triage.err" ||
+	fail "senseonctl run triage --json failed (status $?): $(tail -n 5 "$T/triage.err")"
+"$PY" - "$T/triage.json" "$DAEMON_PID" <<'PY' || fail "senseonctl run triage: unexpected report (above)"
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+mods = 0
+if os.path.exists("/proc/modules"):     # no modules: a kernel built without them
+    mods = len(open("/proc/modules").read().splitlines())
+checks = [
+    ("the sensor's pid", r["sensor"].get("pid"), int(sys.argv[2])),
+    ("processes > 10", r["processes"] > 10, True),
+    ("kernel modules", len(r["persistence"]["kernelModules"]), mods),
+]
+bad = [(n, got, want) for n, got, want in checks if got != want]
+for n, got, want in bad:
+    print("# triage: %s: expected %r, saw %r" % (n, want, got))
+sys.exit(1 if bad else 0)
+PY
+# The audit log has the shipped file's exact code, and its clean end.
+"$PY" - /usr/share/senseon-sensor/scripts/triage.py /var/log/senseon/audit.jsonl <<'PY' ||
+import hashlib, json, os, sys
+want = hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()
+recs = [json.loads(l) for l in open(sys.argv[2])]
+def triage(r):
+    return os.path.basename(r.get("name", "")) in ("triage", "triage.py")
+start = [r for r in recs if r["type"] == "script.start" and triage(r)]
+end = [r for r in recs if r["type"] == "script.end" and triage(r)]
+if not start:
+    print("# audit: script records seen: %r" % [(r["type"], r.get("name")) for r in recs if r["type"].startswith("script.")])
+if not start or start[0].get("sha256") != want:
+    print("# audit: expected script.start of triage with sha256 %s, saw %r" % (want, start[:1]))
+    sys.exit(1)
+if not end or end[0].get("exit") != 0:
+    print("# audit: expected script.end of triage with exit 0, saw %r" % end[:1])
+    sys.exit(1)
+PY
+	fail "the audit log does not record the shipped triage script's run"
+
+# An alert from a shipped default policy: a copy of /bin/true run from /tmp.
+MARK="senseon-deb-test-$$"
+cp /bin/true "$T/$MARK"
+"$T/$MARK" || fail "cannot run $T/$MARK"
+"$PY" - /var/log/senseon/alerts.jsonl "$T/$MARK" <<'PY' || fail "no 'Execution From Temporary Directory' alert for $T/$MARK in /var/log/senseon/alerts.jsonl within 10 s"
+import json, sys, time
+path, exe = sys.argv[1], sys.argv[2]
+end = time.time() + 10
+while time.time() < end:
+    try:
+        lines = open(path, encoding="utf-8").readlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        a = json.loads(line)
+        if a.get("name") == "Execution From Temporary Directory" and \
+           (a.get("process") or {}).get("exe") == exe:
+            print("# alert:", line.strip()[:160])
+            sys.exit(0)
+    time.sleep(0.1)
+sys.exit(1)
+PY
+
+# Rotation by the shipped logrotate rules while senseond runs (the
+# postrotate finds it through status.json), then one more audit record:
+# the audit chain must go on across the two files.
+if command -v logrotate >/dev/null; then
+	logrotate -f -s "$T/logrotate.state" /etc/logrotate.d/senseon-sensor > "$T/logrotate.log" 2>&1 ||
+		{ cat "$T/logrotate.log" >&2; fail "logrotate -f /etc/logrotate.d/senseon-sensor failed"; }
+	rotated=(/var/log/senseon/audit.jsonl.2*)
+	[ -f "${rotated[0]}" ] || fail "logrotate left no dated /var/log/senseon/audit.jsonl.2* (saw: $(ls /var/log/senseon))"
+	[ -f /var/log/senseon/alerts.jsonl.1 ] || fail "logrotate did not rotate alerts.jsonl (saw: $(ls /var/log/senseon))"
+	for _ in $(seq 1 100); do
+		[ -s /var/log/senseon/audit.jsonl ] && break
+		sleep 0.05
+	done
+	[ -s /var/log/senseon/audit.jsonl ] ||
+		fail "senseond did not reopen audit.jsonl after logrotate's SIGHUP (saw: $(ls /var/log/senseon))"
+	head -n 1 /var/log/senseon/audit.jsonl | grep -q '"type":"audit.rotated"' ||
+		fail "new audit.jsonl does not start with audit.rotated: $(head -c 300 /var/log/senseon/audit.jsonl)"
+	expect_mode /var/log/senseon/audit.jsonl 600
+	(cd "$T" && timeout 60 /usr/bin/senseonctl run collect /etc/senseon/senseond.conf) > "$T/collect.out" 2>&1 ||
+		fail "senseonctl run collect failed after rotation: $(tail -n 5 "$T/collect.out")"
+	cmp -s "$T/senseond.conf" /etc/senseon/senseond.conf ||
+		fail "collect: expected $T/senseond.conf to be a copy of /etc/senseon/senseond.conf"
+else
+	note "logrotate not installed: rotation not exercised"
+fi
+/usr/bin/senseonctl audit verify > "$T/verify.out" 2>&1 ||
+	fail "senseonctl audit verify: expected intact, saw: $(cat "$T/verify.out")"
+note "audit verify: $(cat "$T/verify.out")"
+if command -v logrotate >/dev/null; then
+	grep -Eq 'seq 1\.\.[0-9]+, [2-9] file' "$T/verify.out" ||
+		fail "audit verify: expected the chain from seq 1 across 2 files, saw: $(cat "$T/verify.out")"
+fi
+
 sensor_stop || fail "installed senseond did not exit 0 on SIGTERM (status $?)"
+# stdout is block-buffered: everything is there once senseond has exited.
+grep -F "\"exe\":\"$T/$MARK\"" "$T/stdout.jsonl" | grep -q '"name":"Execution From Temporary Directory"' ||
+	fail "the alert for $T/$MARK is not on senseond's stdout"
+grep -F "$MARK" "$T/stdout.jsonl" | grep -q '"type":"exec"' ||
+	fail "no exec event for $T/$MARK on senseond's stdout"
 [ -s /var/log/senseon/events.jsonl ] || fail "no /var/log/senseon/events.jsonl after the run"
 expect_mode /var/log/senseon/events.jsonl 600
+expect_mode /var/log/senseon/alerts.jsonl 600
 
 # --- reinstall: local configuration and state are kept ----------------
 echo "# local change by test-deb.sh $$" >> /etc/senseon/senseond.conf
@@ -216,7 +332,24 @@ fi
 [ -e /usr/sbin/senseond ] && fail "remove left /usr/sbin/senseond"
 
 # --- purge: nothing of the package is left --------------------------------
-apt-get purge -y -q "$PKG" > "$T/purge.log" 2>&1 || { cat "$T/purge.log" >&2; fail "apt-get purge failed"; }
+# An isolation table left from before the remove (a second one, in a new
+# namespace) must go with the purge too.
+if command -v nft >/dev/null && unshare --net true 2>/dev/null; then
+	unshare --net bash -c '
+		nft add table inet senseon_isolation || exit 3
+		apt-get purge -y -q senseon-sensor || exit 4
+		if nft list table inet senseon_isolation >/dev/null 2>&1; then exit 5; fi
+	' > "$T/purge.log" 2>&1
+	rc=$?
+	case $rc in
+	0) ;;
+	3) fail "cannot create a test nftables table in a private network namespace" ;;
+	5) fail "apt-get purge left the isolation table inet senseon_isolation in place" ;;
+	*) cat "$T/purge.log" >&2; fail "apt-get purge failed (status $rc)" ;;
+	esac
+else
+	apt-get purge -y -q "$PKG" > "$T/purge.log" 2>&1 || { cat "$T/purge.log" >&2; fail "apt-get purge failed"; }
+fi
 INSTALLED=
 status=$(dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null)
 case "$status" in ""|*not-installed) ;; *) fail "after purge dpkg still has $PKG: $status" ;; esac
@@ -227,5 +360,12 @@ while read -r p; do
 		fail "after purge $p is still there"
 	fi
 done < <(printf '%s\n' "${HOST_PATHS[@]}"; cat "$T/filelist")
+if pgrep -x senseond >/dev/null; then
+	note "another senseond runs here: the script cgroup is its to keep, not checked"
+else
+	for cg in "${SCRIPT_CGROUPS[@]+"${SCRIPT_CGROUPS[@]}"}"; do
+		[ -e "$cg" ] && fail "after purge the script cgroup $cg is still there"
+	done
+fi
 note "built, linted, installed, ran, removed and purged $(basename "$DEB")"
 exit 0
