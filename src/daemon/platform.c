@@ -1176,7 +1176,7 @@ static json_t *status_hook(struct sensor *s)
 
 	outbox_stats(plat.ob, &st);
 	return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s,"
-			 " s:{s:I, s:I, s:I, s:I, s:I}, s:I}",
+			 " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I}",
 			 "state", plat.up ? "connected" : "disconnected",
 			 "url", s->cfg.platform_url, "active_response", s->cfg.active_response,
 			 "connects", (json_int_t)plat.connects,
@@ -1189,6 +1189,8 @@ static json_t *status_hook(struct sensor *s)
 			 "outbox", "next_oid", (json_int_t)st.next_oid,
 			 "acked", (json_int_t)st.acked, "pending", (json_int_t)st.pending,
 			 "bytes", (json_int_t)st.bytes, "dropped", (json_int_t)st.dropped,
+			 "uncommitted", (json_int_t)st.uncommitted,
+			 "commits", (json_int_t)st.commits,
 			 "ledger", (json_int_t)ledger_count(plat.ledger));
 }
 

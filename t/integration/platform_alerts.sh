@@ -1,0 +1,131 @@
+#!/bin/bash
+# Platform channel: nothing lost.
+#  - the platform is down while 1 000 alerts are raised (a program policy
+#    matching a copy of true run 1 000 times); when it comes back, all
+#    1 000 arrive, and after de-duplication by oid none twice (each alert
+#    uuid under one oid only), exactly the set in alerts.jsonl;
+#  - the sensor is SIGKILLed with 300 undelivered alerts in its outbox:
+#    after a restart they all arrive, with the oids going on (never reused);
+#  - group commit: the 1 000 alerts cost far fewer than 1 000 flushes.
+. "$top_srcdir/t/integration/lib.sh"
+. "$top_srcdir/t/platform/lib.sh"
+
+[ -x "$SENSEONCTL" ] || skip "senseonctl not built"
+mkdir -p "$T/bin"
+# a copy of sleep: each run lives long enough for the sensor to read its
+# /proc entry (a program gone before that has no name to match)
+cp /usr/bin/sleep "$T/bin/alertme"
+sensor_config "file_source: false" "exec_source: false" "event_log: false" \
+	"stdout_events: none"
+platform_conf >> "$T/etc/senseond.conf"
+cat > "$T/etc/policy.d/alertme.yaml" <<YAML
+Platform Test Alert:
+  policy: program
+  priority: Low
+  alertMessage: the platform test program ran
+  rules:
+    - match programName == "$T/bin/alertme"
+    - default ignore
+YAML
+ctl() { "$SENSEONCTL" -c "$T/etc/senseond.conf" "$@"; }
+# outbox FIELD: the daemon's platform.outbox.FIELD from senseonctl status
+outbox() {
+	ctl --json status 2>/dev/null | "$PY" -c 'import json,sys
+print(json.loads(sys.stdin.read())["platform"]["outbox"][sys.argv[1]])' "$1"
+}
+# raise N: run the matched program N times, wait until N more alerts are written
+raise() {
+	local before after i
+	before=$(grep -c alertme "$T/log/alerts.jsonl" 2>/dev/null || true)
+	before=${before:-0}
+	local pids=()
+	for ((i = 0; i < $1; i++)); do
+		"$T/bin/alertme" 0.2 &
+		pids+=($!)
+		# only our own children, never the daemon's `timeout`
+		[ ${#pids[@]} = 100 ] && { wait "${pids[@]}"; pids=(); }
+	done
+	[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
+	for i in $(seq 200); do
+		after=$(grep -c alertme "$T/log/alerts.jsonl" 2>/dev/null || true)
+		[ "${after:-0}" -ge $((before + $1)) ] && return 0
+		sleep 0.05
+	done
+	fail "expected $1 more alerts in alerts.jsonl (had $before), saw $((after - before))"
+}
+# wait_pending N: the outbox holds N entries (the sink is past them)
+wait_pending() {
+	local p i
+	for i in $(seq 100); do
+		p=$(outbox pending) && [ "$p" = "$1" ] && return 0
+		sleep 0.05
+	done
+	fail "expected $1 entries pending in the outbox, saw ${p:-no status}"
+}
+# delivered: check the platform's records against alerts.jsonl
+# (all arrived, none twice after de-duplication by oid); prints the count
+delivered() {
+	"$PY" - "$REC/received.jsonl" "$T/log/alerts.jsonl" "$1" <<'PY'
+import json, sys
+rec = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+want = [json.loads(l)["uuid"] for l in open(sys.argv[2]) if "alertme" in l]
+n = int(sys.argv[3])
+by_oid = {}
+for r in rec:
+    if r.get("type") != "alert":
+        continue
+    u = r["alert"]["uuid"]
+    if by_oid.setdefault(r["oid"], u) != u:
+        sys.exit(f"oid {r['oid']} carried two alerts: {by_oid[r['oid']]} and {u}")
+uuids = list(by_oid.values())
+dups = len(uuids) - len(set(uuids))
+if dups:
+    sys.exit(f"expected each alert under one oid, {dups} alerts were queued twice")
+if len(want) != n or set(uuids) != set(want):
+    sys.exit(f"expected the {n} alerts of alerts.jsonl at the platform: alerts.jsonl has "
+             f"{len(want)}, the platform {len(set(uuids))} distinct, "
+             f"{len(set(want) - set(uuids))} missing")
+print(len(uuids), len(rec))
+PY
+}
+
+# --- 1 000 alerts while the platform is down ---
+sensor_start
+raise 1000
+wait_pending 1000
+commits0=$(outbox commits 2>/dev/null || echo 0)
+platform_up
+for _ in $(seq 300); do
+	out=$(delivered 1000 2>/dev/null) && break
+	sleep 0.1
+done
+out=$(delivered 1000) || fail "after the platform came back: $out"
+note "1000 alerts delivered ($out frames)"
+for _ in $(seq 100); do [ "$(outbox pending)" = 0 ] && break; sleep 0.05; done
+[ "$(outbox pending)" = 0 ] || fail "expected the outbox empty once every alert was acknowledged, $(outbox pending) pending"
+[ "$(outbox acked)" = 1000 ] || fail "expected oid 1000 acknowledged, saw $(outbox acked)"
+commits=$(outbox commits)
+note "outbox flushes for 1000 alerts: $commits"
+[ "$commits" -lt 500 ] || fail "expected group commit (far fewer flushes than 1000 alerts), saw $commits"
+
+# --- SIGKILL with a full outbox ---
+platform_down
+raise 300
+wait_pending 300
+kill -KILL "$DAEMON_PID"
+wait "$SENSOR_PID" 2>/dev/null || true
+SENSOR_PID=
+rm -f "$T/run/status.json"
+sensor_start
+[ "$(outbox pending)" = 300 ] || fail "expected 300 entries pending after SIGKILL and restart, saw $(outbox pending)"
+[ "$(outbox next_oid)" = 1301 ] || fail "expected the next oid 1301 after restart (never reused), saw $(outbox next_oid)"
+platform_up
+for _ in $(seq 300); do
+	out=$(delivered 1300 2>/dev/null) && break
+	sleep 0.1
+done
+out=$(delivered 1300) || fail "after SIGKILL and restart: $out"
+n=$(count_received "e['type'] == 'alert' and e['oid'] > 1000 and e['_conn'] == 1")
+[ "$n" -ge 300 ] || fail "expected the 300 alerts queued before SIGKILL sent on the new connection, saw $n"
+kill -0 "$DAEMON_PID" || fail "senseond died"
+echo "PASS: platform_alerts"
