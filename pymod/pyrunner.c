@@ -18,8 +18,9 @@
  *
  * The zygote must not own any state of the daemon: it never learns the
  * script, only the fds.  Timeouts and kills come from the daemon, from
- * outside.  When the daemon goes away (EOF, or PR_SET_PDEATHSIG) the
- * zygote exits; running scripts keep running until their cgroup is
+ * outside.  When the daemon goes away (EOF on fd 3) the zygote exits
+ * (not PR_SET_PDEATHSIG: it follows the thread that forked us, and the
+ * daemon respawns the zygote from short-lived connection threads); running scripts keep running until their cgroup is
  * killed.
  */
 #include <Python.h>
@@ -508,7 +509,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "senseon-pyrunner: fd 3 is not open: not started by senseond\n");
 		return 2;
 	}
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Orphans of scripts come back to us to be reaped (reap() takes any
 	 * child), not to an init that may be slow or absent in a container. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);

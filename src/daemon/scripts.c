@@ -265,7 +265,9 @@ static int zygote_spawn(struct sensor *s)
 		close_range(4, ~0U, 0);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		/* No PR_SET_PDEATHSIG: it fires when the forking *thread*
+		 * ends, and a respawn happens on a connection thread.  The
+		 * zygote exits on EOF of its socket when the daemon goes. */
 		execv(s->cfg.pyrunner_path, argv);
 		_exit(127);
 	}
