@@ -3,8 +3,8 @@
  * proctable - what the sensor knows about every live process.
  *
  * Overview: owns a hash table of struct proc_entry keyed by pid.  Each
- * entry owns the pid's start time (so a reused pid is detected), a pidfd
- * taken when the process was first seen, the pending exec-open record for
+ * entry owns the pid's start time (so a reused pid is detected), the
+ * pending exec-open record for
  * the next exec, and two references to immutable snapshots: `base` (the
  * process alone, parent == NULL) and `snap` (base plus a reference to the
  * parent's base: depth 1, so a long-lived tree never pins a chain of stale
@@ -18,7 +18,15 @@
  *
  * /proc reads are the hot path of an exec storm: each file is read with
  * one openat/read/close into a stack buffer relative to an O_PATH handle
- * on /proc/PID, and only the files an event needs are read.
+ * on /proc/PID, and only the files an event needs are read.  Ids are not
+ * read at fork or exec: a child starts with its parent's credentials and
+ * every later change (setuid(), a set-id exec) reaches us first as a uid
+ * or gid event, so the table carries them forward; status, the costliest
+ * file in /proc, is read only for those events and for processes first
+ * met without a parent.  A fork reads stat alone (start time: the child's
+ * identity).  No pidfd is held per process: proctable_pidfd() opens one on
+ * demand and proves it is the same process by its start time, which is
+ * as strong and saves three syscalls per process.
  */
 #include "proctable.h"
 #include "event.h"
@@ -46,7 +54,6 @@
 struct proc_entry {
 	pid_t pid;
 	uint64_t start_time;
-	int pidfd;
 	struct proc_info *base;		/* this process alone */
 	struct proc_info *snap;		/* base + parent link: what events get */
 	struct bytes pending_exe;	/* first exec-open since the last exec */
@@ -84,6 +91,11 @@ struct proctable {
 #define RD_CWD		(1u << 4)
 #define RD_CGROUP	(1u << 5)
 #define RD_ALL		(RD_STAT | RD_STATUS | RD_CMDLINE | RD_EXE | RD_CWD | RD_CGROUP)
+/* An exec: everything but the ids, which the table carries (Overview). */
+#define RD_EXEC		(RD_ALL & ~RD_STATUS)
+
+/* Ids not read yet (never a valid id: setuid(-1) means "unchanged"). */
+#define ID_UNKNOWN	((uid_t)-1)
 
 /* ---- small /proc readers ---------------------------------------------- */
 
@@ -105,6 +117,10 @@ static ssize_t read_at(int dirfd, const char *name, char *buf, size_t size)
 			break;
 		}
 		len += (size_t)n;
+		/* proc's seq files hand the whole record to one read that
+		 * has room: a short read is the end, no read of 0 needed */
+		if (len < size)
+			break;
 	}
 	close(fd);
 	return (ssize_t)len;
@@ -161,10 +177,14 @@ static int parse_stat(char *buf, size_t len, struct proc_info *pi)
 	return 0;
 }
 
-static int read_stat(int dirfd, struct proc_info *pi)
+/* @dir: a /proc/PID directory relative to @dirfd ("." for dirfd itself) */
+static int read_stat(int dirfd, const char *dir, struct proc_info *pi)
 {
-	char buf[1024];
-	ssize_t n = read_at(dirfd, "stat", buf, sizeof(buf) - 1);
+	char buf[1024], name[PATH_MAX];
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "%s/stat", dir);
+	n = read_at(dirfd, name, buf, sizeof(buf) - 1);
 
 	if (n <= 0)
 		return n < 0 ? (int)n : -ESRCH;
@@ -235,8 +255,10 @@ static int read_cmdline(int dirfd, struct proc_info *pi)
 		if (n <= 0)
 			break;
 		len += (size_t)n;
-		if (len < size || size >= CMDLINE_MAX)
-			continue;
+		if (len < size)
+			break;	/* short read: all of argv (see read_at) */
+		if (size >= CMDLINE_MAX)
+			break;
 		/* Long argv: move to the heap, rarely taken. */
 		char *big = malloc(CMDLINE_MAX);
 
@@ -319,6 +341,18 @@ static int open_pid_dir(const char *proc_root, pid_t pid)
 	return fd < 0 ? -errno : fd;
 }
 
+/* One file needs no directory handle: two syscalls fewer per fork. */
+static int read_stat_only(const char *proc_root, pid_t pid, struct proc_info *pi)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%d", proc_root, (int)pid);
+	pi->pid = pid;
+	rc = read_stat(AT_FDCWD, path, pi);
+	return rc == -ENOENT ? -ESRCH : rc;
+}
+
 /* Boot time as wall clock: REALTIME - BOOTTIME, once per table. */
 static void boot_realtime(struct timespec *out)
 {
@@ -355,9 +389,11 @@ static void set_start_realtime(struct proc_info *pi, const struct timespec *boot
 static int read_proc(const char *proc_root, pid_t pid, unsigned int what,
 		     struct proc_info *pi)
 {
-	int dirfd = open_pid_dir(proc_root, pid);
-	int rc = 0;
+	int dirfd, rc = 0;
 
+	if (what == RD_STAT)
+		return read_stat_only(proc_root, pid, pi);
+	dirfd = open_pid_dir(proc_root, pid);
 	if (dirfd < 0)
 		return dirfd == -ENOENT ? -ESRCH : dirfd;
 	pi->pid = pid;
@@ -368,7 +404,7 @@ static int read_proc(const char *proc_root, pid_t pid, unsigned int what,
 		readlink_bytes(dirfd, "cwd", &pi->cwd);
 	if (what & RD_EXE)
 		readlink_bytes(dirfd, "exe", &pi->exe);
-	if ((what & RD_STAT) && (rc = read_stat(dirfd, pi)))
+	if ((what & RD_STAT) && (rc = read_stat(dirfd, ".", pi)))
 		goto out;
 	if ((what & RD_STATUS) && (rc = read_status(dirfd, pi)))
 		goto out;
@@ -391,14 +427,16 @@ static char *lookup_user(uid_t uid)
 	return strdup(pw.pw_name);
 }
 
-struct proc_info *proc_info_read_raw(const char *proc_root, pid_t pid)
+static struct proc_info *read_new(const char *proc_root, pid_t pid, unsigned int what)
 {
 	struct proc_info *pi = proc_info_new();
 	struct timespec boot;
 
 	if (!pi)
 		return NULL;
-	if (read_proc(proc_root, pid, RD_ALL, pi)) {
+	if (!(what & RD_STATUS))
+		pi->uid = pi->euid = pi->gid = pi->egid = ID_UNKNOWN;
+	if (read_proc(proc_root, pid, what, pi)) {
 		proc_info_put(pi);
 		return NULL;
 	}
@@ -407,9 +445,18 @@ struct proc_info *proc_info_read_raw(const char *proc_root, pid_t pid)
 	return pi;
 }
 
+/*
+ * The ids are left ID_UNKNOWN: the process table has them (see the
+ * Overview), and apply_exec() fills them in.
+ */
+struct proc_info *proc_info_read_raw(const char *proc_root, pid_t pid)
+{
+	return read_new(proc_root, pid, RD_EXEC);
+}
+
 struct proc_info *proc_info_read(const char *proc_root, pid_t pid)
 {
-	struct proc_info *pi = proc_info_read_raw(proc_root, pid);
+	struct proc_info *pi = read_new(proc_root, pid, RD_ALL);
 
 	if (pi)
 		pi->user = lookup_user(pi->uid);
@@ -619,7 +666,6 @@ static struct proc_entry *entry_add(struct proctable *pt, pid_t pid)
 	if (!e)
 		return NULL;
 	e->pid = pid;
-	e->pidfd = -1;
 	if (pt->count >= pt->nbuckets * 2)
 		grow(pt);
 	b = bucket_of(pt, pid);
@@ -639,8 +685,6 @@ static void entry_remove(struct proctable *pt, struct proc_entry *e)
 		*pp = e->next;
 	proc_info_put(e->snap);
 	proc_info_put(e->base);
-	if (e->pidfd >= 0)
-		close(e->pidfd);
 	bytes_clear(&e->pending_exe);
 	free(e);
 	pt->count--;
@@ -654,8 +698,9 @@ static bool pidfd_exited(int pidfd)
 }
 
 /*
- * A pidfd is only meaningful for the real /proc: a test's imitation of
- * /proc names pids that may belong to anything on the host.
+ * A pidfd (always O_CLOEXEC) is only meaningful for the real /proc: a
+ * test's imitation of /proc names pids that may belong to anything on
+ * the host.
  */
 static int take_pidfd(struct proctable *pt, pid_t pid)
 {
@@ -665,19 +710,6 @@ static int take_pidfd(struct proctable *pt, pid_t pid)
 		return -1;
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	return fd < 0 ? -1 : fd;
-}
-
-/*
- * The pidfd was opened before /proc was read: if its process is still
- * alive now, the pid was never reused in between and both describe the
- * same process.  Otherwise it is of no use to responses.
- */
-static void check_pidfd(struct proc_entry *e)
-{
-	if (e->pidfd >= 0 && pidfd_exited(e->pidfd)) {
-		close(e->pidfd);
-		e->pidfd = -1;
-	}
 }
 
 /*
@@ -720,9 +752,23 @@ static void attach(struct event *ev, struct proc_entry *e)
 	ev->proc = e ? proc_info_get(e->snap) : NULL;
 }
 
+static bool ids_known(const struct proc_info *pi)
+{
+	return pi->uid != ID_UNKNOWN;
+}
+
+static void copy_ids(struct proc_info *pi, const struct proc_info *from)
+{
+	pi->uid = from->uid;
+	pi->euid = from->euid;
+	pi->gid = from->gid;
+	pi->egid = from->egid;
+}
+
 /* Inherit what a fork copies; used when we do not re-read it. */
 static int inherit(struct proc_info *pi, const struct proc_info *parent)
 {
+	copy_ids(pi, parent);
 	pi->exe_dev = parent->exe_dev;
 	pi->exe_ino = parent->exe_ino;
 	pi->exe_from_fanotify = parent->exe_from_fanotify;
@@ -737,8 +783,8 @@ static int inherit(struct proc_info *pi, const struct proc_info *parent)
 
 /*
  * Fork: the child starts as a copy of its parent, so when the parent is
- * known only stat (start time: the child's identity) and status (ids) are
- * read, and the rest is inherited.  An unknown parent means a full read;
+ * known only stat (start time: the child's identity) is read, and the
+ * rest, ids included (see the Overview), is inherited.  An unknown parent means a full read;
  * a child already gone is derived from the parent entirely.
  */
 static void apply_fork(struct proctable *pt, struct event *ev)
@@ -762,10 +808,9 @@ static void apply_fork(struct proctable *pt, struct event *ev)
 	pi = proc_info_new();
 	if (!e || !pi)
 		goto fail;
-	if (e->pidfd < 0)
-		e->pidfd = take_pidfd(pt, ev->pid);
-	rc = read_proc(pt->proc_root, ev->pid,
-		       have_parent ? RD_STAT | RD_STATUS : RD_ALL, pi);
+	if (have_parent && !ids_known(parent->base))
+		have_parent = false;	/* nothing to inherit them from */
+	rc = read_proc(pt->proc_root, ev->pid, have_parent ? RD_STAT : RD_ALL, pi);
 	if (rc == 0 && have_parent)
 		rc = inherit(pi, parent->base) ? -ENOMEM : 0;
 	if (rc && have_parent) {
@@ -783,7 +828,6 @@ static void apply_fork(struct proctable *pt, struct event *ev)
 		pi->ppid = ev->ppid;
 		ev->flags |= EVENT_F_PROC_GONE;
 	}
-	check_pidfd(e);
 	pi->resynced = false;
 	if (pi->start_time)
 		set_start_realtime(pi, &pt->boot_realtime, pt->clk_tck);
@@ -824,6 +868,24 @@ static void exec_exe(struct proctable *pt, struct proc_entry *e, struct proc_inf
 }
 
 /*
+ * The ids of an exec: the table's (a set-id exec sent its uid/gid event
+ * ahead of the exec event), else a late read of status for a process met
+ * here first, else 0 as for any process gone before it was read.
+ */
+static void exec_ids(struct proctable *pt, struct proc_entry *e, struct proc_info *pi)
+{
+	struct proc_info now = { 0 };
+
+	if (e->base && ids_known(e->base)) {
+		copy_ids(pi, e->base);
+		return;
+	}
+	if (read_proc(pt->proc_root, pi->pid, RD_STATUS, &now))
+		memset(&now, 0, sizeof(now));
+	copy_ids(pi, &now);
+}
+
+/*
  * Exec: everything but the pid, parent and cgroup may have changed, so
  * the process is read again -- ideally by the source at the moment the
  * kernel reported it (@ev->proc pre-set, see proc_info_read_raw()), since
@@ -835,15 +897,8 @@ static void apply_exec(struct proctable *pt, struct event *ev)
 	struct proc_entry *e;
 
 	ev->proc = NULL;
-	if (!pi) {
-		pi = proc_info_new();
-		if (pi && read_proc(pt->proc_root, ev->pid, RD_ALL, pi)) {
-			proc_info_put(pi);
-			pi = NULL;
-		}
-		if (pi)
-			set_start_realtime(pi, &pt->boot_realtime, pt->clk_tck);
-	}
+	if (!pi)
+		pi = read_new(pt->proc_root, ev->pid, RD_EXEC);
 	e = find(pt, ev->pid);
 	if (e && pi && e->start_time && pi->start_time && e->start_time != pi->start_time) {
 		entry_remove(pt, e);	/* same pid, another process */
@@ -853,9 +908,9 @@ static void apply_exec(struct proctable *pt, struct event *ev)
 		e = entry_add(pt, ev->pid);
 		if (!e)
 			goto out;
-		e->pidfd = take_pidfd(pt, ev->pid);
-		check_pidfd(e);
 	}
+	if (pi && !ids_known(pi))
+		exec_ids(pt, e, pi);
 	if (!pi) {
 		/* Gone: keep what exec does not change, drop the old image. */
 		pi = e->base ? proc_info_clone(e->base) : proc_info_new();
@@ -1010,7 +1065,6 @@ static int scan_one(struct proctable *pt, pid_t pid, uint64_t gen, unsigned int 
 {
 	struct proc_entry *e = find(pt, pid);
 	struct proc_info *pi;
-	int pidfd;
 
 	if (e && still_same(pt, e, gen, gone))
 		return 0;
@@ -1022,23 +1076,14 @@ static int scan_one(struct proctable *pt, pid_t pid, uint64_t gen, unsigned int 
 	pi = proc_info_new();
 	if (!pi)
 		return -ENOMEM;
-	pidfd = take_pidfd(pt, pid);
 	if (read_proc(pt->proc_root, pid, RD_ALL, pi)) {
 		proc_info_put(pi);
-		if (pidfd >= 0)
-			close(pidfd);
 		return 0;
 	}
 	if (!e && !(e = entry_add(pt, pid))) {
 		proc_info_put(pi);
-		if (pidfd >= 0)
-			close(pidfd);
 		return -ENOMEM;
 	}
-	if (e->pidfd >= 0)
-		close(e->pidfd);
-	e->pidfd = pidfd;
-	check_pidfd(e);
 	set_start_realtime(pi, &pt->boot_realtime, pt->clk_tck);
 	pi->resynced = true;
 	set_user(pt, pi);
@@ -1155,21 +1200,37 @@ struct proc_info *proctable_lookup(struct proctable *pt, pid_t pid)
  * @pid: the process
  * @start_time: its start time in clock ticks, as in the snapshot
  *
+ * The pidfd is opened now, then the pid's start time is read again: a
+ * pidfd pins whatever process held the pid when it was opened, and while
+ * that process lives (or is a zombie) no other can take the pid, so an
+ * unchanged start time read after the open proves it is @start_time's
+ * process.  Had it been reaped and the pid reused, /proc would show the
+ * newcomer's later start time.
+ *
  * Returns a new O_CLOEXEC descriptor, or -ESRCH when the entry is gone,
- * belongs to another start time, has no pidfd or the process has exited.
+ * belongs to another start time, or the process has exited.
  */
 int proctable_pidfd(struct proctable *pt, pid_t pid, uint64_t start_time)
 {
+	struct proc_info now = { 0 };
 	struct proc_entry *e;
 	int fd = -ESRCH;
 
 	pthread_mutex_lock(&pt->lock);
 	e = find(pt, pid);
-	if (!e || e->pidfd < 0 || e->start_time != start_time || pidfd_exited(e->pidfd))
+	if (!e || !start_time || e->start_time != start_time)
 		goto out;
-	fd = fcntl(e->pidfd, F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		fd = -errno;
+	fd = take_pidfd(pt, pid);
+	if (fd < 0) {
+		fd = -ESRCH;
+		goto out;
+	}
+	if (read_proc(pt->proc_root, pid, RD_STAT, &now) || now.start_time != start_time ||
+	    pidfd_exited(fd)) {
+		close(fd);
+		fd = -ESRCH;
+	}
+	free(now.comm);
 out:
 	pthread_mutex_unlock(&pt->lock);
 	return fd;
