@@ -20,7 +20,10 @@
  * pushing it; the exec-open record therefore always reaches the queue
  * ahead of its exec event, and the process table's join of "exact binary"
  * to "exec of pid" is exact, without timeouts or guessing.  (Draining
- * before the receive would not do: an exec could land in between.)
+ * before the receive would not do: an exec could land in between.)  Only
+ * exec events need the join, so a batch of forks and exits, most of an
+ * exec storm's wake-ups, does not pay the drain's read(2); the drain runs
+ * right before the batch's first exec event is pushed.
  *
  * Exec events also carry a read of /proc made here, the moment the kernel
  * reported them (proc_info_read_raw): a program such as /bin/true is often
@@ -70,6 +73,7 @@ struct proc_source {
 	int wakefd;
 	pthread_t thread;
 	bool started;
+	bool fan_drained;	/* since the current netlink batch arrived */
 	struct mmsghdr msgs[NL_BATCH];
 	struct iovec iov[NL_BATCH];
 	struct sockaddr_nl from[NL_BATCH];
@@ -78,6 +82,8 @@ struct proc_source {
 };
 
 /* ---- proc connector ----------------------------------------------------- */
+
+static void drain_fanotify(struct proc_source *ps);
 
 static int nl_send_op(struct proc_source *ps, enum proc_cn_mcast_op op)
 {
@@ -259,6 +265,10 @@ static void handle_proc_event(struct proc_source *ps, const struct proc_event *p
 		ev = fork_event(pe, len);
 		break;
 	case PROC_EVENT_EXEC:
+		if (!ps->fan_drained) {
+			drain_fanotify(ps);
+			ps->fan_drained = true;
+		}
 		ev = exec_event(pe, len);
 		break;
 	case PROC_EVENT_EXIT:
@@ -436,7 +446,7 @@ static void drain_netlink(struct proc_source *ps)
 				atomic_fetch_add(&ps->s->stats[SOURCE_PROC].errors, 1);
 			return;
 		}
-		drain_fanotify(ps);
+		ps->fan_drained = false;
 		for (int i = 0; i < n; i++)
 			handle_datagram(ps, i, ps->msgs[i].msg_len);
 		if (n < NL_BATCH)
