@@ -58,8 +58,11 @@ struct txmsg {
 	uint8_t *buf;		/* LWS_PRE bytes of headroom, then the frame */
 };
 
+/* Incoming data of a command; a data.end is queued in order as a marker
+ * (@end set, no data), so a run with several files gets them one by one. */
 struct rxchunk {
 	struct rxchunk *next;
+	json_t *end;
 	size_t len, off;
 	uint8_t data[];
 };
@@ -77,8 +80,6 @@ struct pcmd {
 	uint64_t in_off;	/* offset of the next chunk we expect */
 	struct rxchunk *rx_head, *rx_tail;	/* under plat.lock */
 	size_t rx_bytes;
-	bool rx_end;
-	json_t *rx_end_json;
 };
 
 struct session {
@@ -448,26 +449,26 @@ static ssize_t tr_recv_data(void *priv, void *buf, size_t len, json_t **end)
 	ssize_t n = 0;
 
 	pthread_mutex_lock(&plat.lock);
-	while (!pc->rx_head && !pc->rx_end && plat.gen == pc->gen && plat.up &&
-	       !plat.stopping)
+	while (!pc->rx_head && plat.gen == pc->gen && plat.up && !plat.stopping)
 		pthread_cond_wait(&plat.cond, &plat.lock);
 	c = pc->rx_head;
-	if (c) {
+	if (!c) {
+		n = -EPIPE;
+	} else if (c->end) {
+		*end = c->end;
+		c->end = NULL;
+		c->off = c->len;
+	} else {
 		n = (ssize_t)(c->len - c->off < len ? c->len - c->off : len);
 		memcpy(buf, c->data + c->off, (size_t)n);
 		c->off += (size_t)n;
-		if (c->off == c->len) {
-			pc->rx_head = c->next;
-			if (!pc->rx_head)
-				pc->rx_tail = NULL;
-			pc->rx_bytes -= c->len;
-			free(c);
-		}
-	} else if (pc->rx_end) {
-		*end = pc->rx_end_json;
-		pc->rx_end_json = NULL;
-	} else {
-		n = -EPIPE;
+	}
+	if (c && c->off == c->len) {
+		pc->rx_head = c->next;
+		if (!pc->rx_head)
+			pc->rx_tail = NULL;
+		pc->rx_bytes -= c->len;
+		free(c);
 	}
 	pthread_mutex_unlock(&plat.lock);
 	/* the service thread may have paused reading for us */
@@ -505,9 +506,9 @@ static void pcmd_free(struct pcmd *pc)
 		struct rxchunk *c = pc->rx_head;
 
 		pc->rx_head = c->next;
+		json_decref(c->end);
 		free(c);
 	}
-	json_decref(pc->rx_end_json);
 	json_decref(pc->req);
 	free(pc);
 }
@@ -708,6 +709,16 @@ static void on_session(const struct pproto_msg *m)
 	log_info("platform: session %s opened for %s", m->session, m->analyst);
 }
 
+static void rx_push_locked(struct pcmd *pc, struct rxchunk *c)
+{
+	if (pc->rx_tail)
+		pc->rx_tail->next = c;
+	else
+		pc->rx_head = c;
+	pc->rx_tail = c;
+	pc->rx_bytes += c->len;
+}
+
 static struct pcmd *pcmd_find_locked(const char *id)
 {
 	for (struct pcmd *pc = plat.cmds; pc; pc = pc->next)
@@ -726,20 +737,16 @@ static int on_chunk(const struct pproto_chunk *ch)
 	if (!c)
 		return -ENOMEM;
 	c->next = NULL;
+	c->end = NULL;
 	c->len = ch->len;
 	c->off = 0;
 	memcpy(c->data, ch->data, ch->len);
 	pthread_mutex_lock(&plat.lock);
 	pc = pcmd_find_locked(ch->id);
-	if (!pc || pc->rx_end || ch->offset != pc->in_off) {
+	if (!pc || ch->offset != pc->in_off) {
 		err = -EPROTO;
 	} else if (c->len) {
-		if (pc->rx_tail)
-			pc->rx_tail->next = c;
-		else
-			pc->rx_head = c;
-		pc->rx_tail = c;
-		pc->rx_bytes += c->len;
+		rx_push_locked(pc, c);
 		pc->in_off += c->len;
 		c = NULL;
 		if (pc->rx_bytes > PLAT_RXQ_MAX)
@@ -753,16 +760,22 @@ static int on_chunk(const struct pproto_chunk *ch)
 
 static int on_data_end(const struct pproto_msg *m)
 {
+	struct rxchunk *c = calloc(1, sizeof(*c));
 	struct pcmd *pc;
 	int err = 0;
 
+	if (!c)
+		return -ENOMEM;
 	pthread_mutex_lock(&plat.lock);
 	pc = pcmd_find_locked(m->id);
-	if (!pc || pc->rx_end) {
+	if (!pc) {
 		err = -EPROTO;
+		free(c);
 	} else {
-		pc->rx_end = true;
-		pc->rx_end_json = json_incref(m->json);
+		c->end = json_incref(m->json);
+		rx_push_locked(pc, c);
+		/* the next file of the same command starts at offset 0 */
+		pc->in_off = 0;
 	}
 	pthread_cond_broadcast(&plat.cond);
 	pthread_mutex_unlock(&plat.lock);

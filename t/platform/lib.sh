@@ -3,9 +3,14 @@
 # t/integration/lib.sh: a test PKI, the reference platform on a fixed
 # loopback port (so it can be restarted), and waits on what it received.
 PKI="$T/pki"
-bash "$top_srcdir/t/platform/mkcerts.sh" "$PKI" || fail "could not make the test PKI with openssl"
+# PLATFORM_SAN: more subjectAltName entries for the platform's certificate
+# (e.g. IP:10.78.1.2 for a platform in a network namespace)
+bash "$top_srcdir/t/platform/mkcerts.sh" "$PKI" "${PLATFORM_SAN:-}" ||
+	fail "could not make the test PKI with openssl"
 "$PY" -c 'import websockets' 2>/dev/null || skip "needs python3-websockets"
 PPORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PHOST=127.0.0.1
+PLAT_WRAP=()	# e.g. (ip netns exec NS): where the platform runs
 PLAT_PID=
 REC="$T/platform"
 
@@ -16,7 +21,8 @@ platform_up() {
 	case " $* " in *" --cert "*) certargs=() ;; esac
 	mkdir -p "$REC"
 	: > "$T/platform.out"
-	"$PY" "$top_srcdir/t/platform/refplatform.py" --dir "$REC" --port "$PPORT" \
+	"${PLAT_WRAP[@]+"${PLAT_WRAP[@]}"}" "$PY" "$top_srcdir/t/platform/refplatform.py" \
+		--dir "$REC" --host "$PHOST" --port "$PPORT" \
 		--ca "$PKI/ca.pem" "${certargs[@]}" "$@" > "$T/platform.out" 2>&1 &
 	PLAT_PID=$!
 	add_cleanup "kill -KILL $PLAT_PID 2>/dev/null"
@@ -37,7 +43,7 @@ platform_down() {
 
 # the sensor's configuration lines for the channel
 platform_conf() {
-	printf '%s\n' "platform_url: wss://127.0.0.1:$PPORT/sensor" \
+	printf '%s\n' "platform_url: wss://$PHOST:$PPORT/sensor" \
 		"platform_ca: $PKI/ca.pem" "platform_cert: $PKI/client.pem" \
 		"platform_key: $PKI/client-key.pem"
 }

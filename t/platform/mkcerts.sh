@@ -1,5 +1,6 @@
 #!/bin/bash
-# mkcerts.sh DIR: a test PKI for the platform channel, made with openssl.
+# mkcerts.sh DIR [SAN]: a test PKI for the platform channel, made with
+# openssl.  SAN: more subjectAltName entries for the server certificates.
 #   ca.pem                 the platform CA (signs server.pem and client.pem)
 #   server.pem/-key.pem    the platform (SAN 127.0.0.1, localhost)
 #   client.pem/-key.pem    the sensor's client certificate
@@ -7,6 +8,7 @@
 #   expired-server.pem/-key.pem               signed by ca.pem, expired in 2020
 set -eu
 d=$1
+extra=${2:+,$2}
 mkdir -p "$d" && cd "$d"
 q() { openssl "$@" >/dev/null 2>&1; }
 ca() {	# ca NAME CN
@@ -20,7 +22,7 @@ leaf() {	# leaf NAME CA CN EXT
 	q x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2-key.pem" -CAcreateserial \
 		-days 2 -extfile "$1.ext" -out "$1.pem"
 }
-SRV="subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:127.0.0.1
+SRV="subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:127.0.0.1$extra
 extendedKeyUsage=serverAuth"
 ca ca "senseon test platform CA"
 ca other-ca "some other CA"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Reference analysis platform for tests (docs/protocol.md).
 
-Debian's python3-websockets and ssl only.  Listens on 127.0.0.1 with TLS,
+Debian's python3-websockets and ssl only.  Listens on --host (127.0.0.1) with TLS,
 requires a client certificate from --ca, and for each sensor connection:
 
   * records every text frame it receives, one JSON line each, in
@@ -12,8 +12,9 @@ requires a client certificate from --ca, and for each sensor connection:
     unless --no-ack;
   * sends, after the hello, the actions queued in --actions (a file of
     JSON lines: platform frames such as session.start and command; a
-    command with "_push": PATH is followed by PATH's bytes as data
-    chunks and a data.end, from the command's "offset").  Actions are
+    command with "_push": PATH (or a list of paths, one file each) is
+    followed by PATH's bytes as data chunks and a data.end, from the
+    command's "offset").  Actions are
     resent on every connection until their result arrived: the platform
     queues actions for offline sensors;
   * --malformed TEXT: send TEXT as a text frame after the hello;
@@ -58,17 +59,23 @@ class Platform:
         self.rec.write(json.dumps(obj, sort_keys=True) + "\n")
 
     async def push(self, ws, action):
-        path, cid = action["_push"], action["id"]
+        paths, cid = action["_push"], action["id"]
+        if isinstance(paths, str):
+            paths = [paths]
         off = action.get("offset", 0)
-        with open(path, "rb") as f:
-            f.seek(off)
-            while True:
-                data = f.read(CHUNK)
-                if not data:
-                    break
-                await ws.send(chunk_frame(cid, off, data))
-                off += len(data)
-        await ws.send(json.dumps({"type": "data.end", "id": cid}))
+        for path in paths:
+            with open(path, "rb") as f:
+                f.seek(off)
+                while True:
+                    data = f.read(CHUNK)
+                    if not data:
+                        break
+                    await ws.send(chunk_frame(cid, off, data))
+                    off += len(data)
+                    if self.args.push_delay:
+                        await asyncio.sleep(self.args.push_delay)
+            await ws.send(json.dumps({"type": "data.end", "id": cid}))
+            off = 0
 
     async def send_actions(self, ws):
         for a in self.actions:
@@ -117,6 +124,7 @@ async def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dir", required=True)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
     p.add_argument("--ca", required=True)
@@ -124,6 +132,8 @@ async def main():
     p.add_argument("--no-ack", action="store_true")
     p.add_argument("--malformed")
     p.add_argument("--exit-after-bytes", type=int, default=0)
+    p.add_argument("--push-delay", type=float, default=0,
+                   help="seconds to wait after each pushed chunk")
     args = p.parse_args()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -131,7 +141,7 @@ async def main():
     ctx.load_verify_locations(args.ca)
     ctx.verify_mode = ssl.CERT_REQUIRED
     plat = Platform(args)
-    async with websockets.serve(plat.handler, "127.0.0.1", args.port, ssl=ctx,
+    async with websockets.serve(plat.handler, args.host, args.port, ssl=ctx,
                                 subprotocols=["senseon.v1"], max_size=4 << 20,
                                 ping_interval=None) as server:
         port = server.sockets[0].getsockname()[1]
