@@ -10,12 +10,18 @@
  *
  * File events carry a brief process object (pid, ppid, uid, user, exe,
  * comm, containerId): a storm of writes by one process would otherwise
- * repeat its argv and cwd on every line.  The exec event has them.
+ * repeat its argv and cwd on every line.  The exec event has them.  Fork
+ * and exit events carry the brief object plus the start time (startTime,
+ * startTicks: with pid, the process's identity): a fork's child is a copy
+ * of its parent, whose exec event already told its argv, cwd and cgroup,
+ * and an exit repeats what the process's exec event said.  Building and
+ * dumping those strings was most of the encoding cost of an exec storm.
  */
 #include "event_json.h"
 #include "event.h"
 #include "jsonbytes.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,10 +80,20 @@ static int parse_rfc3339(const char *s, struct timespec *ts)
 	return 0;
 }
 
+static void set_start(json_t *p, const struct proc_info *pi)
+{
+	char when[48];
+
+	if (pi->start_realtime.tv_sec) {
+		format_rfc3339(&pi->start_realtime, when, sizeof(when));
+		json_object_set_new(p, "startTime", json_string(when));
+	}
+	json_object_set_new(p, "startTicks", json_integer((json_int_t)pi->start_time));
+}
+
 json_t *proc_info_to_json(const struct proc_info *pi)
 {
 	json_t *p = json_object();
-	char when[48];
 
 	if (!p)
 		return NULL;
@@ -96,11 +112,7 @@ json_t *proc_info_to_json(const struct proc_info *pi)
 		json_set_bytes(p, "cwd", pi->cwd.data, pi->cwd.len);
 	if (pi->comm)
 		json_object_set_new(p, "comm", json_lossy_string(pi->comm, strlen(pi->comm)));
-	if (pi->start_realtime.tv_sec) {
-		format_rfc3339(&pi->start_realtime, when, sizeof(when));
-		json_object_set_new(p, "startTime", json_string(when));
-	}
-	json_object_set_new(p, "startTicks", json_integer((json_int_t)pi->start_time));
+	set_start(p, pi);
 	if (pi->cgroup)
 		json_object_set_new(p, "cgroup", json_lossy_string(pi->cgroup, strlen(pi->cgroup)));
 	if (pi->container_id) {
@@ -119,8 +131,8 @@ json_t *proc_info_to_json(const struct proc_info *pi)
 	return p;
 }
 
-/* The brief process object of file events (see the Overview). */
-static json_t *proc_brief_to_json(const struct proc_info *pi)
+/* The brief process object of file, fork and exit events (see the Overview). */
+static json_t *proc_brief_to_json(const struct proc_info *pi, bool with_start)
 {
 	json_t *p = json_object();
 
@@ -138,7 +150,18 @@ static json_t *proc_brief_to_json(const struct proc_info *pi)
 	if (pi->container_id)
 		json_object_set_new(p, "containerId",
 				    json_lossy_string(pi->container_id, strlen(pi->container_id)));
+	if (with_start)
+		set_start(p, pi);
 	return p;
+}
+
+static json_t *event_proc_json(const struct event *ev)
+{
+	if (event_is_file(ev))
+		return proc_brief_to_json(ev->proc, false);
+	if (ev->type == EVENT_PROC_FORK || ev->type == EVENT_PROC_EXIT)
+		return proc_brief_to_json(ev->proc, true);
+	return proc_info_to_json(ev->proc);
 }
 
 json_t *event_to_json(const struct event *ev, const char *node_name)
@@ -198,8 +221,7 @@ json_t *event_to_json(const struct event *ev, const char *node_name)
 	if (ev->flags & EVENT_F_PROC_GONE)
 		json_object_set_new(o, "processGone", json_true());
 	if (ev->proc)
-		json_object_set_new(o, "process", event_is_file(ev) ?
-				    proc_brief_to_json(ev->proc) : proc_info_to_json(ev->proc));
+		json_object_set_new(o, "process", event_proc_json(ev));
 	return o;
 }
 

@@ -8,6 +8,7 @@
 #include "jsonbytes.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +197,60 @@ START_TEST(test_proc_events)
 }
 END_TEST
 
+/*
+ * Fork and exit carry the brief process object plus the start time; the
+ * exec event of the same snapshot keeps argv, cwd and cgroup.
+ */
+START_TEST(test_brief_fork_exit)
+{
+	static const enum event_type types[] = { EVENT_PROC_FORK, EVENT_PROC_EXIT,
+						 EVENT_PROC_EXEC };
+	struct proc_info *pi = proc_info_new();
+
+	pi->pid = 4242;
+	pi->ppid = 1;
+	pi->uid = 1000;
+	pi->start_time = 987;
+	pi->start_realtime.tv_sec = 1700000000;
+	pi->comm = strdup("true");
+	pi->user = strdup("alice");
+	pi->cgroup = strdup("/user.slice");
+	bytes_set(&pi->exe, "/usr/bin/true", 13);
+	bytes_set(&pi->cmdline, "true\0--marker", 13);
+	pi->argc = 2;
+	bytes_set(&pi->cwd, "/root", 5);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct event *ev = event_new(types[i]);
+		json_t *js, *p;
+		bool brief = types[i] != EVENT_PROC_EXEC;
+
+		ev->pid = 4242;
+		ev->proc = proc_info_get(pi);
+		js = event_to_json(ev, NULL);
+		p = json_object_get(js, "process");
+		ck_assert_msg(json_is_object(p), "%s: no process object", event_type_name(types[i]));
+		ck_assert_str_eq(json_string_value(json_object_get(p, "exe")), "/usr/bin/true");
+		ck_assert_str_eq(json_string_value(json_object_get(p, "comm")), "true");
+		ck_assert_str_eq(json_string_value(json_object_get(p, "user")), "alice");
+		ck_assert_int_eq(json_integer_value(json_object_get(p, "ppid")), 1);
+		ck_assert_int_eq(json_integer_value(json_object_get(p, "startTicks")), 987);
+		ck_assert_msg(json_is_string(json_object_get(p, "startTime")),
+			      "%s: startTime missing", event_type_name(types[i]));
+		ck_assert_msg((json_object_get(p, "cmdline") == NULL) == brief &&
+			      (json_object_get(p, "cwd") == NULL) == brief &&
+			      (json_object_get(p, "cgroup") == NULL) == brief,
+			      "%s: expected %s process object, got cmdline %s, cwd %s, cgroup %s",
+			      event_type_name(types[i]), brief ? "a brief" : "the full",
+			      json_object_get(p, "cmdline") ? "present" : "absent",
+			      json_object_get(p, "cwd") ? "present" : "absent",
+			      json_object_get(p, "cgroup") ? "present" : "absent");
+		json_decref(js);
+		event_free(ev);
+	}
+	proc_info_put(pi);
+}
+END_TEST
+
 START_TEST(test_not_an_event)
 {
 	json_t *js = json_pack("{s:s}", "type", "no-such-type");
@@ -219,6 +274,7 @@ int main(void)
 	tcase_add_test(tc, test_every_file_type);
 	tcase_add_test(tc, test_process_fields);
 	tcase_add_test(tc, test_proc_events);
+	tcase_add_test(tc, test_brief_fork_exit);
 	tcase_add_test(tc, test_not_an_event);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
