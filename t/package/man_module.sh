@@ -14,6 +14,8 @@ for f in "$MOD" "$PYI" "$PAGE"; do
 done
 rc=0
 bad() { echo "FAIL: $*" >&2; rc=1; }
+# words LIST: a newline-separated list on one line
+words() { printf '%s' "$1" | tr '\n' ' '; }
 
 # Names from each source, one a line, sorted.
 table=$(sed -n '/PyMethodDef senseon_methods/,/^};/s/^[[:space:]]*{ "\([a-z_]*\)".*/\1/p' "$MOD" | sort)
@@ -31,13 +33,13 @@ doc_errors=$(awk '/^\.SH EXCEPTIONS/ {f = 1; next} /^\.SH/ {f = 0}
 [ -n "$table" ] || bad "found no functions in senseon_methods of $MOD (parser out of date?)"
 [ -n "$documented" ] || bad "found no function entries in the FUNCTIONS section of $PAGE"
 [ "$table" = "$stubs" ] ||
-	bad "the module's method table and senseon.pyi differ: table [$(echo $table)], stubs [$(echo $stubs)]"
+	bad "the module's method table and senseon.pyi differ: table [$(words "$table")], stubs [$(words "$stubs")]"
 [ "$documented" = "$table" ] ||
-	bad "senseon(3py) documents [$(echo $documented)], expected the module's functions [$(echo $table)]"
+	bad "senseon(3py) documents [$(words "$documented")], expected the module's functions [$(words "$table")]"
 [ "$c_errors" = "$stub_errors" ] ||
-	bad "exception classes: module [$(echo $c_errors)], senseon.pyi [$(echo $stub_errors)]"
+	bad "exception classes: module [$(words "$c_errors")], senseon.pyi [$(words "$stub_errors")]"
 [ "$doc_errors" = "$c_errors" ] ||
-	bad "senseon(3py) documents exceptions [$(echo $doc_errors)], expected [$(echo $c_errors)]"
+	bad "senseon(3py) documents exceptions [$(words "$doc_errors")], expected [$(words "$c_errors")]"
 # Each function appears in the SYNOPSIS too.
 for fn in $table; do
 	grep -Eq "^\.BI? \"senseon\.$fn\(" "$PAGE" || bad "senseon.$fn is missing from the SYNOPSIS of $PAGE"
