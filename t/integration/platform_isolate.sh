@@ -1,0 +1,120 @@
+#!/bin/bash
+# Platform channel: isolate, isolation.status and unisolate sent by the
+# platform, only inside network namespaces this test creates: "host"
+# (senseond, with the isolation_netns guard) and "platform" (the
+# reference platform and a second service), joined by a veth pair.
+# Asserts: the commands run through the dispatcher (audited with the
+# analyst); once isolated the other service is unreachable while the
+# platform channel keeps working (the result arrives, a restarted
+# platform is reconnected to and its hello reports isolated: true);
+# isolation.status says isolated; unisolate removes our table and the
+# service answers again; hello before isolation reports isolated: false.
+TAG=$$
+PLATFORM_SAN="IP:10.78.1.2"
+. "$top_srcdir/t/integration/lib.sh"
+command -v ip >/dev/null || skip "needs ip (iproute2)"
+command -v nft >/dev/null || skip "needs nft"
+. "$top_srcdir/t/platform/lib.sh"
+
+H=sn-pi-h-$TAG
+P=sn-pi-p-$TAG
+NSLIST=()
+SERVER_PID=
+ns_cleanup() {
+	local ns
+	[ -z "$SERVER_PID" ] || kill -KILL "$SERVER_PID" 2>/dev/null || true
+	platform_down
+	sensor_stop >/dev/null 2>&1 || true
+	for ns in "${NSLIST[@]+"${NSLIST[@]}"}"; do ip netns del "$ns" 2>/dev/null || true; done
+}
+add_cleanup ns_cleanup
+mkns() {
+	ip netns add "$1" || skip "cannot create network namespaces"
+	NSLIST+=("$1")
+	ip netns exec "$1" ip link set lo up
+}
+mkns "$H"; mkns "$P"
+[ "$(stat -Lc %i /proc/$$/ns/net)" != "$(stat -Lc %i "/run/netns/$H")" ] ||
+	fail "namespace $H is the machine's own namespace"
+ip link add hp netns "$H" type veth peer name ph netns "$P"
+ip -n "$H" addr add 10.78.1.1/24 dev hp
+ip -n "$P" addr add 10.78.1.2/24 dev ph
+ip -n "$H" link set hp up
+ip -n "$P" link set ph up
+
+PHOST=10.78.1.2
+PPORT=8443
+PLAT_WRAP=(ip netns exec "$P")
+# another service next to the platform: isolation must cut it off
+ip netns exec "$P" timeout -s KILL 120 "$PY" -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.78.1.2", 9999)); s.listen(16); print("ready", flush=True)
+while True:
+    c, _ = s.accept(); c.sendall(b"ok\n"); c.close()
+' > "$T/service.out" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do grep -q ready "$T/service.out" && break; sleep 0.05; done
+service_answers() {
+	ip netns exec "$H" "$PY" -c '
+import socket, sys
+try:
+    s = socket.create_connection(("10.78.1.2", 9999), timeout=1); s.settimeout(1)
+    sys.exit(0 if s.recv(3) == b"ok\n" else 1)
+except OSError:
+    sys.exit(1)'
+}
+service_answers || fail "expected the service at 10.78.1.2:9999 reachable before isolation"
+table_present() { ip netns exec "$H" nft list table inet senseon_isolation >/dev/null 2>&1; }
+
+CONF=$T/etc/senseond.conf
+sensor_config "process_source: false" "exec_source: false" "file_source: false" \
+	"event_log: false" "isolation_netns: /run/netns/$H"
+platform_conf >> "$CONF"
+ip netns exec "$H" timeout -s KILL "$SENSOR_TIMEOUT" "$SENSEOND" -f -c "$CONF" \
+	> "$T/stdout.jsonl" 2>> "$T/senseond.err" &
+SENSOR_PID=$!
+for _ in $(seq 200); do [ -s "$T/run/status.json" ] && break; sleep 0.05; done
+[ -s "$T/run/status.json" ] || fail "senseond did not become ready"
+DAEMON_PID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/run/status.json")
+
+cat > "$T/a1.jsonl" <<'JSON'
+{"type":"session.start","session":"s1","analyst":"erin@example.com"}
+{"type":"command","id":"st-0","session":"s1","cmd":"isolation.status"}
+{"type":"command","id":"iso-1","session":"s1","cmd":"isolate","_sleep":0.5}
+{"type":"command","id":"st-1","session":"s1","cmd":"isolation.status"}
+JSON
+platform_up --actions "$T/a1.jsonl"
+received "e['type'] == 'hello' and e['isolation'].get('isolated') is False and 'isolation.status' in e['capabilities']" 20 >/dev/null ||
+	fail "expected a hello reporting isolated: false; received: $(head -c 600 "$REC/received.jsonl")"
+received "e['type'] == 'result' and e['id'] == 'st-0' and e['ok'] and e['result']['isolated'] is False" 20 >/dev/null ||
+	fail "expected isolation.status st-0 to say not isolated"
+received "e['type'] == 'result' and e['id'] == 'iso-1' and e['ok']" 20 >/dev/null ||
+	fail "expected the isolate command's result through the isolated channel; received: $(tail -3 "$REC/received.jsonl")"
+received "e['type'] == 'result' and e['id'] == 'st-1' and e['ok'] and e['result']['isolated'] is True and e['result']['table_present']" 20 >/dev/null ||
+	fail "expected isolation.status st-1 to say isolated with our table present; saw: $(grep st-1 "$REC/received.jsonl")"
+table_present || fail "expected table inet senseon_isolation in $H after the platform's isolate"
+! service_answers || fail "expected 10.78.1.2:9999 blocked while isolated, it answered"
+audited "e['type'] == 'platform.command' and e['id'] == 'iso-1' and e['analyst'] == 'erin@example.com'" >/dev/null ||
+	fail "expected the platform's isolate audited with the analyst"
+audited "e['type'] == 'isolation.change' and e['action'] == 'isolate' and 'erin@example.com' in json.dumps(e)" >/dev/null ||
+	fail "expected an isolation.change record naming erin@example.com"
+
+# the platform restarts: the isolated sensor reconnects, says it is isolated
+platform_down
+cat > "$T/a2.jsonl" <<'JSON'
+{"type":"session.start","session":"s2","analyst":"erin@example.com"}
+{"type":"command","id":"uniso-1","session":"s2","cmd":"unisolate","_sleep":0.5}
+{"type":"command","id":"st-2","session":"s2","cmd":"isolation.status"}
+JSON
+platform_up --actions "$T/a2.jsonl"
+received "e['_conn'] == 1 and e['type'] == 'hello' and e['isolation'].get('isolated') is True" 20 >/dev/null ||
+	fail "expected the isolated sensor to reconnect to the restarted platform with isolated: true in hello"
+received "e['type'] == 'result' and e['id'] == 'uniso-1' and e['ok']" 20 >/dev/null ||
+	fail "expected unisolate's result; received: $(tail -3 "$REC/received.jsonl")"
+received "e['type'] == 'result' and e['id'] == 'st-2' and e['ok'] and e['result']['isolated'] is False" 20 >/dev/null ||
+	fail "expected isolation.status st-2 to say not isolated after unisolate"
+! table_present || fail "expected our table gone after the platform's unisolate"
+service_answers || fail "expected 10.78.1.2:9999 reachable again after unisolate"
+kill -0 "$DAEMON_PID" || fail "senseond died"
+echo "PASS: platform_isolate"
