@@ -911,6 +911,9 @@ static void apply_exec(struct proctable *pt, struct event *ev)
 	}
 	if (pi && !ids_known(pi))
 		exec_ids(pt, e, pi);
+	/* stat of a process being torn down says ppid 0: exec keeps the parent */
+	if (pi && !pi->ppid && e->base && e->base->ppid)
+		pi->ppid = e->base->ppid;
 	if (!pi) {
 		/* Gone: keep what exec does not change, drop the old image. */
 		pi = e->base ? proc_info_clone(e->base) : proc_info_new();
