@@ -180,16 +180,69 @@ static json_t *run_audit_base(struct run *r)
 
 /* ---- the zygote ---- */
 
+/*
+ * The daemon's own cgroup (the "0::" line of /proc/self/cgroup) into @rel
+ * when it is a systemd service's (Delegate=yes gives us that subtree);
+ * -ENOENT otherwise.
+ */
+static int own_service_cgroup(char *rel, size_t size)
+{
+	char line[PATH_MAX + 8];
+	int rc = -ENOENT;
+	FILE *fp = fopen("/proc/self/cgroup", "re");
+
+	if (!fp)
+		return -errno;
+	while (fgets(line, sizeof(line), fp)) {
+		size_t n = strcspn(line, "\n");
+
+		line[n] = '\0';
+		if (strncmp(line, "0::/", 4) || n < 12 || strcmp(line + n - 8, ".service"))
+			continue;
+		rc = (size_t)snprintf(rel, size, "%s", line + 3) < size ? 0 : -ENAMETOOLONG;
+	}
+	fclose(fp);
+	return rc;
+}
+
 static int find_cgroup2_base(char *out, size_t size)
 {
+	char rel[PATH_MAX], dir[PATH_MAX + 64];
+	int dirfd;
+
 	if (!sm.rc.cgroup2_mount[0])
 		return -ENOENT;
 	/*
-	 * Below the cgroup2 root rather than the daemon's own cgroup: a
-	 * cgroup with processes in it (the daemon's, under systemd) cannot
-	 * hand controllers to children ("no internal processes"), and the
-	 * per-script memory, pids and cpu limits need them.
+	 * Per-script memory, pids and cpu limits need controllers, and a
+	 * cgroup with processes in it cannot hand them to children ("no
+	 * internal processes").  Under systemd (Delegate=yes) the daemon
+	 * moves itself into SERVICE/daemon and scripts go below
+	 * SERVICE/scripts, so the unit's MemoryMax and stop cover them too.
+	 * Elsewhere (a development run, a container) they go below the
+	 * cgroup2 root.  Called before any other thread exists, so moving
+	 * the process moves all of it.
 	 */
+	if (own_service_cgroup(rel, sizeof(rel)) == 0 &&
+	    (size_t)snprintf(dir, sizeof(dir), "%s%s", sm.rc.cgroup2_mount, rel) < sizeof(dir)) {
+		dirfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (dirfd >= 0 && (mkdirat(dirfd, "daemon", 0755) == 0 || errno == EEXIST) &&
+		    write_file_at(dirfd, "daemon/cgroup.procs", "0") == 0) {
+			for (int i = 0; i < CG_MAX; i++) {
+				char op[16];
+
+				snprintf(op, sizeof(op), "+%s", cg_names[i]);
+				write_file_at(dirfd, "cgroup.subtree_control", op);
+			}
+			close(dirfd);
+			if ((size_t)snprintf(out, size, "%s/scripts", dir) < size &&
+			    (mkdir(out, 0755) == 0 || errno == EEXIST))
+				return 0;
+		} else if (dirfd >= 0) {
+			close(dirfd);
+		}
+		log_warn("scripts: cannot use the service's cgroup %s: %s; using the cgroup2 root",
+			 dir, strerror(errno));
+	}
 	snprintf(out, size, "%s/%s", sm.rc.cgroup2_mount, CGROUP_DIR);
 	if (mkdir(out, 0755) && errno != EEXIST)
 		return -errno;
