@@ -283,7 +283,7 @@ static void raise_fd_limit(void)
 {
 	struct rlimit rl;
 
-	/* one pidfd per live process, plus fanotify event fds */
+	/* fanotify event fds, control connections, pidfds of responses */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
