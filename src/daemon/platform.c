@@ -80,6 +80,7 @@ struct pcmd {
 	uint64_t in_off;	/* offset of the next chunk we expect */
 	struct rxchunk *rx_head, *rx_tail;	/* under plat.lock */
 	size_t rx_bytes;
+	bool finished;		/* its final result is stored */
 };
 
 struct session {
@@ -384,6 +385,7 @@ static int tr_send_json(void *priv, json_t *msg, int done)
 	json_object_del(body, "id");
 	json_object_del(body, "done");
 	if (done) {
+		pc->finished = true;
 		result_store(pc, body, true);
 		json_decref(body);
 		return 0;
@@ -524,6 +526,16 @@ static void *cmd_thread(void *arg)
 
 	if (c && id) {
 		control_conn_dispatch(c, pc->req, id);
+		/* a handler that stopped on a lost connection still gets a
+		 * durable answer: the platform must not wait for it forever */
+		if (!pc->finished) {
+			json_t *r = json_pack("{s:b, s:s, s:I}", "ok", 0, "error",
+					      "the connection to the platform was lost during "
+					      "the command", "sent", (json_int_t)pc->out_off);
+
+			result_store(pc, r, true);
+			json_decref(r);
+		}
 	} else {
 		json_t *r = json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
 

@@ -249,6 +249,20 @@ static bool policy_name_ok(const char *name)
 	       strcmp(name + n - 5, ".yaml") == 0;
 }
 
+/* The parser names the temporary file: say FILE:LINE:COL of the real one. */
+static void name_error(char *err, size_t len, const char *tmp, const char *path)
+{
+	size_t n = strlen(tmp), plen = strlen(path), rest;
+
+	if (strncmp(err, tmp, n) != 0)
+		return;
+	rest = strlen(err + n);
+	if (plen + rest >= len)
+		return;
+	memmove(err + plen, err + n, rest + 1);
+	memcpy(err, path, plen);
+}
+
 static int cmd_policy_update(struct control_conn *c, const json_t *req)
 {
 	struct sensor *s = control_sensor(c);
@@ -277,6 +291,7 @@ static int cmd_policy_update(struct control_conn *c, const json_t *req)
 	ps = policy_set_load_file(tmp, err, sizeof(err));
 	if (!ps) {
 		unlink(tmp);
+		name_error(err, sizeof(err), tmp, path);
 		audit_append("policy.update", json_pack("{s:s, s:s, s:s, s:o}", "name", name,
 				"result", "invalid", "error", err, "peer", peer_fields(c)));
 		return control_error(c, "policy.update: %s is invalid: %s", name, err);

@@ -19,7 +19,10 @@ requires a client certificate from --ca, and for each sensor connection:
     queues actions for offline sensors;
   * --malformed TEXT: send TEXT as a text frame after the hello;
   * --exit-after-bytes N: exit (as if the platform crashed) once N bytes
-    of data chunks were received.
+    of data chunks were received; --exit-after-push N: once N bytes were
+    pushed;
+  * a command with "_resume": OLD_ID resumes that interrupted transfer
+    (see Platform.resume).
 
 Prints "listening PORT" on stdout once it accepts connections.
 """
@@ -51,6 +54,9 @@ class Platform:
             with open(args.actions) as f:
                 self.actions = [json.loads(l) for l in f if l.strip()]
         self.done_ids = set()
+        self.results = {}
+        self.result_seen = asyncio.Event()
+        self.pushed = 0
         self.conn = 0
         self.data_bytes = 0
 
@@ -72,15 +78,38 @@ class Platform:
                         break
                     await ws.send(chunk_frame(cid, off, data))
                     off += len(data)
+                    self.pushed += len(data)
+                    if self.args.exit_after_push and self.pushed >= self.args.exit_after_push:
+                        await asyncio.sleep(0.2)
+                        os._exit(3)
                     if self.args.push_delay:
                         await asyncio.sleep(self.args.push_delay)
             await ws.send(json.dumps({"type": "data.end", "id": cid}))
             off = 0
 
+    async def resume(self, a):
+        """Where a new attempt of an interrupted transfer starts: for a
+        download, the "have" of the failed attempt's result (waited for);
+        for an upload, what this platform kept of the old attempt (copied
+        under the new id, so the new id's file is the whole file)."""
+        old = a["_resume"]
+        if a["cmd"] == "file.download":
+            while old not in self.results:
+                self.result_seen.clear()
+                await self.result_seen.wait()
+            return self.results[old]["result"]["have"]
+        src = os.path.join(self.dir, "data", old)
+        dst = os.path.join(self.dir, "data", a["id"])
+        with open(src, "rb") as f, open(dst, "wb") as g:
+            g.write(f.read())
+        return os.path.getsize(dst)
+
     async def send_actions(self, ws):
         for a in self.actions:
             if a.get("type") == "command" and a["id"] in self.done_ids:
                 continue
+            if "_resume" in a:
+                a["offset"] = await self.resume(a)
             frame = {k: v for k, v in a.items() if not k.startswith("_")}
             await ws.send(json.dumps(frame))
             if "_push" in a:
@@ -107,17 +136,22 @@ class Platform:
         self.record(hello)
         if self.args.malformed is not None:
             await ws.send(self.args.malformed)
-        await self.send_actions(ws)
-        async for msg in ws:
-            if isinstance(msg, bytes):
-                self.on_chunk(msg)
-                continue
-            obj = json.loads(msg)
-            self.record(obj)
-            if obj.get("type") == "result":
-                self.done_ids.add(obj.get("id"))
-            if "oid" in obj and not self.args.no_ack:
-                await ws.send(json.dumps({"type": "ack", "oid": obj["oid"]}))
+        sender = asyncio.ensure_future(self.send_actions(ws))
+        try:
+            async for msg in ws:
+                if isinstance(msg, bytes):
+                    self.on_chunk(msg)
+                    continue
+                obj = json.loads(msg)
+                self.record(obj)
+                if obj.get("type") == "result":
+                    self.done_ids.add(obj.get("id"))
+                    self.results[obj.get("id")] = obj
+                    self.result_seen.set()
+                if "oid" in obj and not self.args.no_ack:
+                    await ws.send(json.dumps({"type": "ack", "oid": obj["oid"]}))
+        finally:
+            sender.cancel()
 
 
 async def main():
@@ -132,6 +166,7 @@ async def main():
     p.add_argument("--no-ack", action="store_true")
     p.add_argument("--malformed")
     p.add_argument("--exit-after-bytes", type=int, default=0)
+    p.add_argument("--exit-after-push", type=int, default=0)
     p.add_argument("--push-delay", type=float, default=0,
                    help="seconds to wait after each pushed chunk")
     args = p.parse_args()
