@@ -531,7 +531,8 @@ int audit_list_files(const char *log_dir, char ***files)
 	closedir(d);
 	if (rc)
 		return rc;
-	qsort(v, n, sizeof(*v), cmp_listed);
+	if (n > 1)	/* qsort(NULL, 0) is undefined */
+		qsort(v, n, sizeof(*v), cmp_listed);
 	res = calloc(n + 1, sizeof(*res));
 	if (!res) {
 		while (n--)

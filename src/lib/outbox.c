@@ -271,7 +271,8 @@ static int seg_list(struct outbox *ob, uint64_t **firsts, size_t *n)
 		v[cnt++] = first;
 	}
 	closedir(d);
-	qsort(v, cnt, sizeof(*v), cmp_u64);
+	if (cnt > 1)	/* qsort(NULL, 0) is undefined */
+		qsort(v, cnt, sizeof(*v), cmp_u64);
 	*firsts = v;
 	*n = cnt;
 	return 0;

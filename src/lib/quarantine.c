@@ -668,7 +668,8 @@ static int sorted_array(json_t **v, size_t n, json_t **out)
 
 	if (!arr)
 		return -ENOMEM;
-	qsort(v, n, sizeof(*v), by_time);
+	if (n > 1)	/* qsort(NULL, 0) is undefined */
+		qsort(v, n, sizeof(*v), by_time);
 	for (size_t i = 0; i < n; i++)
 		json_array_append(arr, v[i]);
 	*out = arr;
