@@ -6,7 +6,8 @@ Debian's python3-websockets and ssl only.  Listens on --host (127.0.0.1) with TL
 requires a client certificate from --ca, and for each sensor connection:
 
   * records every text frame it receives, one JSON line each, in
-    DIR/received.jsonl (with "_conn": the connection number), and every
+    DIR/received.jsonl (with "_conn": the connection number, "_t": the
+    time it arrived), and every
     binary chunk's bytes in DIR/data/<command id> (at the chunk's offset);
   * acknowledges durable entries (those with an "oid") cumulatively,
     unless --no-ack;
@@ -32,6 +33,7 @@ import json
 import os
 import ssl
 import sys
+import time
 
 import websockets
 
@@ -62,6 +64,7 @@ class Platform:
 
     def record(self, obj):
         obj["_conn"] = self.conn
+        obj["_t"] = time.time()
         self.rec.write(json.dumps(obj, sort_keys=True) + "\n")
 
     async def push(self, ws, action):
