@@ -27,10 +27,10 @@ mkdir -p "$out"
 # The parser's sources only: the fuzzer must not drag the daemon in.
 clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -I"$src/src/lib" \
-	$(pkg-config --cflags yaml-0.1 libcrypto) \
+	$(pkg-config --cflags yaml-0.1 libcrypto jansson) \
 	"$here/fuzz_policy.c" "$src/src/lib/policy.c" "$src/src/lib/policy_expr.c" \
 	"$src/src/lib/filehash.c" "$src/src/lib/event.c" \
-	$(pkg-config --libs yaml-0.1 libcrypto) -lpthread -o "$out/fuzz_policy"
+	$(pkg-config --libs yaml-0.1 libcrypto jansson) -lpthread -o "$out/fuzz_policy"
 echo "built $out/fuzz_policy"
 # The frame codec alone: it depends on jansson only.
 clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
