@@ -8,10 +8,11 @@
  * run).  Processes are reached only through pidfds from the process
  * table (or, for descendants, pidfds verified against a stopped parent),
  * so a pid reused between detection and response is never signalled.
- * PID 1, the sensor itself and the configured protected programs are
- * never acted on.  File actions go through quarantine.c, which owns the
- * symlink-proof path handling.  Results go into the alert as
- * notifications; this file never logs (the pipeline logs the alert).
+ * PID 1, the sensor itself, its script workers and the configured
+ * protected programs are never acted on.  File actions go through
+ * quarantine.c, which owns the symlink-proof path handling.  Results go
+ * into the alert as notifications; this file never logs (the pipeline
+ * logs the alert).
  */
 #include "response.h"
 #include "alert.h"
@@ -117,6 +118,9 @@ static const char *refusal(const struct response_ctx *rc, pid_t pid, const char 
 		snprintf(why, size, "PID %d", (int)pid);
 	else if (pid == rc->self_pid)
 		snprintf(why, size, "the sensor itself, PID %d", (int)pid);
+	else if (exe && rc->cfg && rc->cfg->pyrunner_path &&
+		 strcmp(exe, rc->cfg->pyrunner_path) == 0)
+		snprintf(why, size, "a script worker of the sensor, PID %d", (int)pid);
 	else if (exe && rc->cfg && strlist_contains(&rc->cfg->protected_programs, exe))
 		snprintf(why, size, "protected program %s, PID %d", exe, (int)pid);
 	else

@@ -325,6 +325,27 @@ START_TEST(pid1_and_self_refused)
 }
 END_TEST
 
+/* The sensor's script workers (senseon-pyrunner) are never targets. */
+START_TEST(script_worker_refused)
+{
+	pid_t pid = spawn_sleep();
+	struct event *ev = proc_event(pid, sleep_exe);
+	char *saved = cfg.pyrunner_path;
+
+	cfg.pyrunner_path = sleep_exe;
+	for (int k = RESPONSE_KILL; k <= RESPONSE_KILL_CONTAINER; k++) {
+		json_t *a = run(k, false, ev);
+
+		assert_refused(a, "script worker");
+		json_decref(a);
+	}
+	cfg.pyrunner_path = saved;
+	assert_alive_running(pid);
+	reap(pid);
+	event_free(ev);
+}
+END_TEST
+
 START_TEST(protected_program_refused)
 {
 	pid_t pid = spawn_sleep();
@@ -561,6 +582,7 @@ int main(void)
 	tcase_add_test(tc, kill_tree);
 	tcase_add_test(tc, target_exited);
 	tcase_add_test(tc, pid1_and_self_refused);
+	tcase_add_test(tc, script_worker_refused);
 	tcase_add_test(tc, protected_program_refused);
 	tcase_add_test(tc, dry_run_acts_on_nothing);
 	tcase_add_test(tc, file_actions);
