@@ -80,7 +80,7 @@ if [ -z "$SENSEOND_BIN" ]; then
 	SENSEOND_BIN=$(ls -t "$ROOT"/build*/senseond 2>/dev/null | head -n 1)
 fi
 
-EXEC_CONFIGS="none senseond forkstat fatrace auditd none-again"
+EXEC_CONFIGS="none senseond senseond-gate forkstat fatrace auditd fapolicyd none-again"
 FILE_CONFIGS="none senseond fatrace auditd fapolicyd none-again"
 if [ -n "$ONLY_CONFIGS" ]; then
 	filter() {
@@ -214,8 +214,11 @@ settle() {
 	done
 }
 
+# sensor_config DIR WATCH [gate]: a private prefix watching WATCH's
+# filesystem; with "gate", 50 program policies with responseActions
+# [deny] (none matching the workload) and the exec gate on WATCH only
 sensor_config() {
-	local d=$1 watch=$2
+	local d=$1 watch=$2 gate=${3:-} i
 	rm -rf "$d"
 	mkdir -p "$d/etc/policy.d" "$d/state" "$d/log" "$d/run" "$d/scripts" "$d/quiet"
 	cat > "$d/etc/senseond.conf" <<CONF
@@ -230,15 +233,23 @@ stdout_events: none
 event_log: true
 watch_paths:
   - $watch
+exec_gate_paths:
+  - $watch
 CONF
+	[ "$gate" = gate ] || return 0
+	for i in $(seq 1 50); do
+		printf 'Bench Deny %d:\n  policy: program\n  priority: Low\n  responseActions:\n    - deny\n  rules:\n    - match programName == "/nonexistent/bin/tool%d" and uid != 4242\n    - default ignore\n' \
+			"$i" "$i" > "$d/etc/policy.d/deny$i.yaml"
+	done
 }
 
+# start_sensor WORKLOAD [gate]: the sensor watches the loop mount, where
+# the workload's files and binaries are (so every exec's binary comes from
+# fanotify, as with the default configuration, which watches /)
 start_sensor() {
-	local wl=$1 d=$WORK/sensor i
+	local wl=$1 gate=${2:-} d=$WORK/sensor i
 	[ -x "$SENSEOND_BIN" ] || { MON_NOTE="senseond not built (give --senseond PATH)"; return 1; }
-	# exec storm: the file source watches only a quiet directory of ours,
-	# so other people's builds on this machine do not feed the sensor
-	sensor_config "$d" "$([ "$wl" = file ] && echo "$MNT" || echo "$d/quiet")"
+	sensor_config "$d" "$MNT" "$gate"
 	timeout -s KILL "$MON_TIMEOUT" "$SENSEOND_BIN" -f -c "$d/etc/senseond.conf" \
 		> /dev/null 2> "$d/err" &
 	MON_WRAP=$!
@@ -362,6 +373,7 @@ start_monitor() {
 	case $1 in
 	none|none-again) return 0 ;;
 	senseond) start_sensor "$2" ;;
+	senseond-gate) start_sensor "$2" gate ;;
 	forkstat) start_forkstat "$2" ;;
 	fatrace) start_fatrace "$2" ;;
 	auditd) start_auditd "$2" ;;
@@ -437,7 +449,7 @@ run_one() {
 		wall=
 	fi
 	if [ -n "$MON_OUT" ]; then
-		events=$("$PY" "$HERE/analyze.py" count "$cfg" "$wl" "$MON_OUT" "$marker" "$BIN/true")
+		events=$("$PY" "$HERE/analyze.py" count "${cfg%-gate}" "$wl" "$MON_OUT" "$marker" "$BIN/true")
 		[ "$events" = null ] && events=
 	fi
 	log "$(printf '%-4s round %d %-10s wall %-9s cpu %-6s hwm %-7s events %s/%s %s' \
