@@ -236,7 +236,8 @@ static int sync_upto(uint64_t ticket)
 	return 0;
 }
 
-int audit_append(const char *type, json_t *fields)
+/* Append one record; with @sync, return only once it is on disk. */
+static int append_record(const char *type, json_t *fields, bool sync)
 {
 	char hash[AUDIT_HASH_HEX_LEN + 1];
 	uint64_t ticket = 0, seq = 0;
@@ -254,33 +255,24 @@ int audit_append(const char *type, json_t *fields)
 	json_decref(fields);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&A.sync_lock);
-	rc = sync_upto(ticket);
-	pthread_mutex_unlock(&A.sync_lock);
+	if (sync) {
+		pthread_mutex_lock(&A.sync_lock);
+		rc = sync_upto(ticket);
+		pthread_mutex_unlock(&A.sync_lock);
+	}
 	if (rc == 0 && notify)
 		notify(seq, type, hash);
 	return rc;
 }
 
+int audit_append(const char *type, json_t *fields)
+{
+	return append_record(type, fields, true);
+}
+
 int audit_append_deferred(const char *type, json_t *fields)
 {
-	char hash[AUDIT_HASH_HEX_LEN + 1];
-	uint64_t ticket = 0, seq = 0;
-	audit_notify_fn notify;
-	int rc;
-
-	if (!type || !*type || (fields && !json_is_object(fields))) {
-		json_decref(fields);
-		return -EINVAL;
-	}
-	pthread_mutex_lock(&A.lock);
-	rc = append_locked(type, fields, &ticket, hash, &seq);
-	notify = A.notify;
-	pthread_mutex_unlock(&A.lock);
-	json_decref(fields);
-	if (rc == 0 && notify)
-		notify(seq, type, hash);
-	return rc;
+	return append_record(type, fields, false);
 }
 
 int audit_flush(void)
