@@ -91,47 +91,8 @@ static void set_start(json_t *p, const struct proc_info *pi)
 	json_object_set_new(p, "startTicks", json_integer((json_int_t)pi->start_time));
 }
 
-json_t *proc_info_to_json(const struct proc_info *pi)
-{
-	json_t *p = json_object();
-
-	if (!p)
-		return NULL;
-	json_object_set_new(p, "pid", json_integer(pi->pid));
-	json_object_set_new(p, "ppid", json_integer(pi->ppid));
-	json_object_set_new(p, "uid", json_integer(pi->uid));
-	json_object_set_new(p, "euid", json_integer(pi->euid));
-	json_object_set_new(p, "gid", json_integer(pi->gid));
-	if (pi->user)
-		json_object_set_new(p, "user", json_lossy_string(pi->user, strlen(pi->user)));
-	if (pi->exe.data)
-		json_set_bytes(p, "exe", pi->exe.data, pi->exe.len);
-	if (pi->cmdline.data)
-		json_set_strv(p, "cmdline", pi->cmdline.data, pi->cmdline.len);
-	if (pi->cwd.data)
-		json_set_bytes(p, "cwd", pi->cwd.data, pi->cwd.len);
-	if (pi->comm)
-		json_object_set_new(p, "comm", json_lossy_string(pi->comm, strlen(pi->comm)));
-	set_start(p, pi);
-	if (pi->cgroup)
-		json_object_set_new(p, "cgroup", json_lossy_string(pi->cgroup, strlen(pi->cgroup)));
-	if (pi->container_id) {
-		json_object_set_new(p, "containerId",
-				    json_lossy_string(pi->container_id, strlen(pi->container_id)));
-		if (pi->container_runtime)
-			json_object_set_new(p, "containerRuntime",
-					    json_string(pi->container_runtime));
-	}
-	if (pi->exe_from_fanotify)
-		json_object_set_new(p, "exeSource", json_string("fanotify"));
-	if (pi->resynced)
-		json_object_set_new(p, "resynced", json_true());
-	if (pi->parent && pi->parent->exe.data)
-		json_set_bytes(p, "parentExe", pi->parent->exe.data, pi->parent->exe.len);
-	return p;
-}
-
-/* The brief process object of file, fork and exit events (see the Overview). */
+/* The brief process object of file, fork and exit events (see the
+ * Overview); the full one of exec events and alerts adds to it. */
 static json_t *proc_brief_to_json(const struct proc_info *pi, bool with_start)
 {
 	json_t *p = json_object();
@@ -152,6 +113,31 @@ static json_t *proc_brief_to_json(const struct proc_info *pi, bool with_start)
 				    json_lossy_string(pi->container_id, strlen(pi->container_id)));
 	if (with_start)
 		set_start(p, pi);
+	return p;
+}
+
+json_t *proc_info_to_json(const struct proc_info *pi)
+{
+	json_t *p = proc_brief_to_json(pi, true);
+
+	if (!p)
+		return NULL;
+	json_object_set_new(p, "euid", json_integer(pi->euid));
+	json_object_set_new(p, "gid", json_integer(pi->gid));
+	if (pi->cmdline.data)
+		json_set_strv(p, "cmdline", pi->cmdline.data, pi->cmdline.len);
+	if (pi->cwd.data)
+		json_set_bytes(p, "cwd", pi->cwd.data, pi->cwd.len);
+	if (pi->cgroup)
+		json_object_set_new(p, "cgroup", json_lossy_string(pi->cgroup, strlen(pi->cgroup)));
+	if (pi->container_id && pi->container_runtime)
+		json_object_set_new(p, "containerRuntime", json_string(pi->container_runtime));
+	if (pi->exe_from_fanotify)
+		json_object_set_new(p, "exeSource", json_string("fanotify"));
+	if (pi->resynced)
+		json_object_set_new(p, "resynced", json_true());
+	if (pi->parent && pi->parent->exe.data)
+		json_set_bytes(p, "parentExe", pi->parent->exe.data, pi->parent->exe.len);
 	return p;
 }
 
