@@ -3,7 +3,7 @@
  * isolation - the daemon's side of host network isolation.
  *
  * Overview: owns one watcher thread, its NETLINK_NETFILTER socket
- * (group NFNLGRP_NFTABLES: every ruleset change in this network
+ * (libnl-3; group NFNLGRP_NFTABLES: every ruleset change in this network
  * namespace) and its stop eventfd, plus the record of the last isolation
  * state it audited.  The state file, the lock and the table itself are
  * src/lib/isolate.c's: this file only decides when to call it, and
@@ -28,6 +28,8 @@
 #include <fcntl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,7 +48,8 @@ static struct {
 	struct sensor *s;
 	pthread_t thread;
 	bool running;
-	int nl_fd;
+	struct nl_sock *nl;
+	int nl_fd;		/* nl_socket_get_fd(nl), polled */
 	int stop_fd;
 	int daemon_lock;
 	/* Serialises our own changes with the watcher, so a change we make
@@ -158,22 +161,25 @@ static void *watcher(void *arg)
 	return NULL;
 }
 
+/* A netlink socket subscribed to nftables ruleset changes; -errno. */
 static int open_netlink(void)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	int grp = NFNLGRP_NFTABLES, fd;
+	int rc;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp))) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
+	iso.nl = nl_socket_alloc();
+	if (!iso.nl)
+		return -ENOMEM;
+	rc = nl_connect(iso.nl, NETLINK_NETFILTER);
+	if (rc == 0)
+		rc = nl_socket_add_membership(iso.nl, NFNLGRP_NFTABLES);
+	if (rc == 0)
+		rc = nl_socket_set_nonblocking(iso.nl);
+	if (rc < 0) {
+		nl_socket_free(iso.nl);
+		iso.nl = NULL;
+		return -EIO;
 	}
-	return fd;
+	return nl_socket_get_fd(iso.nl);
 }
 
 /* --- control commands --- */
@@ -408,8 +414,8 @@ void isolation_stop(struct sensor *s)
 		pthread_join(iso.thread, NULL);
 		iso.running = false;
 	}
-	if (iso.nl_fd >= 0)
-		close(iso.nl_fd);
+	nl_socket_free(iso.nl);	/* closes nl_fd */
+	iso.nl = NULL;
 	if (iso.stop_fd >= 0)
 		close(iso.stop_fd);
 	if (iso.daemon_lock >= 0)
