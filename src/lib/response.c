@@ -212,6 +212,8 @@ static void do_signal(struct response_ctx *rc, const struct event *ev, int sig,
 		fail(o, "cannot signal process %d: %s", (int)t.pid, strerror(-err));
 	else if (sig == SIGSTOP)
 		ok(o, "stopped process %d (%s)", (int)t.pid, exe);
+	else if (sig != SIGKILL)	/* senseonctl kill --signal: it may be handled */
+		ok(o, "sent SIG%s to process %d (%s)", sigabbrev_np(sig), (int)t.pid, exe);
 	else if (wait_exit(t.pidfd, KILL_WAIT_MS))
 		ok(o, "killed process %d (%s)", (int)t.pid, exe);
 	else
