@@ -22,43 +22,15 @@ TAG=$$
 H=sn-iso-h-$TAG
 P=sn-iso-p-$TAG
 I=sn-iso-i-$TAG
-NSLIST=()
-SERVER_PIDS=()
-
-ns_cleanup() {
-	local pid ns
-	for pid in "${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}"; do kill "$pid" 2>/dev/null || true; done
-	sensor_stop >/dev/null 2>&1 || true
-	# deleting a namespace takes its veths and nftables tables with it
-	for ns in "${NSLIST[@]+"${NSLIST[@]}"}"; do ip netns del "$ns" 2>/dev/null || true; done
-	rm -rf "/etc/netns/$H"
-}
-add_cleanup ns_cleanup
+. "$top_srcdir/t/integration/netns_lib.sh"
+add_cleanup 'rm -rf "/etc/netns/$H"'
 
 in_h() { ip netns exec "$H" "$@"; }
 
-mkns() {
-	ip netns add "$1" || skip "cannot create network namespaces"
-	NSLIST+=("$1")
-	ip netns exec "$1" ip link set lo up
-}
 mkns "$H"; mkns "$P"; mkns "$I"
-
-# The guard of guards: the host namespace must not be the machine's.
-[ "$(stat -Lc %i /proc/$$/ns/net)" != "$(stat -Lc %i "/run/netns/$H")" ] ||
-	fail "namespace $H is the machine's own namespace"
-
-link() {	# link NS_A IF_A NS_B IF_B V4NET V6NET
-	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
-	ip -n "$1" addr add "$5.1/24" dev "$2"
-	ip -n "$3" addr add "$5.2/24" dev "$4"
-	ip -n "$1" addr add "$6::1/64" dev "$2" nodad
-	ip -n "$3" addr add "$6::2/64" dev "$4" nodad
-	ip -n "$1" link set "$2" up
-	ip -n "$3" link set "$4" up
-}
-link "$H" hp "$P" ph 10.77.1 fd77:1
-link "$H" hi "$I" ih 10.77.2 fd77:2
+netns_guard "$H"
+veth_link "$H" hp "$P" ph 10.77.1 fd77:1
+veth_link "$H" hi "$I" ih 10.77.2 fd77:2
 
 # The platform has a name with an IPv4 and an IPv6 address, resolved
 # through the host namespace's own /etc/hosts (ip netns exec binds it).

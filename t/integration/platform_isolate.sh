@@ -18,29 +18,11 @@ command -v nft >/dev/null || skip "needs nft"
 
 H=sn-pi-h-$TAG
 P=sn-pi-p-$TAG
-NSLIST=()
-SERVER_PID=
-ns_cleanup() {
-	local ns
-	[ -z "$SERVER_PID" ] || kill -KILL "$SERVER_PID" 2>/dev/null || true
-	platform_down
-	sensor_stop >/dev/null 2>&1 || true
-	for ns in "${NSLIST[@]+"${NSLIST[@]}"}"; do ip netns del "$ns" 2>/dev/null || true; done
-}
-add_cleanup ns_cleanup
-mkns() {
-	ip netns add "$1" || skip "cannot create network namespaces"
-	NSLIST+=("$1")
-	ip netns exec "$1" ip link set lo up
-}
+add_cleanup platform_down
+. "$top_srcdir/t/integration/netns_lib.sh"
 mkns "$H"; mkns "$P"
-[ "$(stat -Lc %i /proc/$$/ns/net)" != "$(stat -Lc %i "/run/netns/$H")" ] ||
-	fail "namespace $H is the machine's own namespace"
-ip link add hp netns "$H" type veth peer name ph netns "$P"
-ip -n "$H" addr add 10.78.1.1/24 dev hp
-ip -n "$P" addr add 10.78.1.2/24 dev ph
-ip -n "$H" link set hp up
-ip -n "$P" link set ph up
+netns_guard "$H"
+veth_link "$H" hp "$P" ph 10.78.1
 
 PHOST=10.78.1.2
 PPORT=8443
@@ -53,7 +35,7 @@ s.bind(("10.78.1.2", 9999)); s.listen(16); print("ready", flush=True)
 while True:
     c, _ = s.accept(); c.sendall(b"ok\n"); c.close()
 ' > "$T/service.out" 2>&1 &
-SERVER_PID=$!
+SERVER_PIDS+=($!)
 for _ in $(seq 100); do grep -q ready "$T/service.out" && break; sleep 0.05; done
 service_answers() {
 	ip netns exec "$H" "$PY" -c '

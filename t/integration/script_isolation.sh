@@ -23,36 +23,13 @@ TAG=$$
 H=sn-siso-h-$TAG
 P=sn-siso-p-$TAG
 I=sn-siso-i-$TAG
-NSLIST=()
-SERVER_PIDS=()
-
-ns_cleanup() {
-	local pid ns
-	for pid in "${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}"; do kill "$pid" 2>/dev/null || true; done
-	sensor_stop >/dev/null 2>&1 || true
-	for ns in "${NSLIST[@]+"${NSLIST[@]}"}"; do ip netns del "$ns" 2>/dev/null || true; done
-}
-add_cleanup ns_cleanup
+. "$top_srcdir/t/integration/netns_lib.sh"
 
 in_h() { ip netns exec "$H" "$@"; }
-mkns() {
-	ip netns add "$1" || skip "cannot create network namespaces"
-	NSLIST+=("$1")
-	ip netns exec "$1" ip link set lo up
-}
 mkns "$H"; mkns "$P"; mkns "$I"
-[ "$(stat -Lc %i /proc/$$/ns/net)" != "$(stat -Lc %i "/run/netns/$H")" ] ||
-	fail "namespace $H is the machine's own namespace"
-
-link() {	# link NS_A IF_A NS_B IF_B V4NET
-	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
-	ip -n "$1" addr add "$5.1/24" dev "$2"
-	ip -n "$3" addr add "$5.2/24" dev "$4"
-	ip -n "$1" link set "$2" up
-	ip -n "$3" link set "$4" up
-}
-link "$H" hp "$P" ph 10.78.1
-link "$H" hi "$I" ih 10.78.2
+netns_guard "$H"
+veth_link "$H" hp "$P" ph 10.78.1
+veth_link "$H" hi "$I" ih 10.78.2
 
 cat > "$T/serve.py" <<'PY'
 import socket, sys, threading
