@@ -11,6 +11,7 @@
  * (cmd_transfer.c) are this same run with a built-in script.
  */
 #include "commands.h"
+#include "filehash.h"
 #include "ctl_client.h"
 #include "jsonbytes.h"
 
@@ -57,8 +58,7 @@ static int sha256_file(const char *path, long long *size, char hex[65])
 	EVP_DigestFinal_ex(ctx, md, NULL);
 	EVP_MD_CTX_free(ctx);
 	close(fd);
-	for (int i = 0; i < 32; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
+	filehash_hex(md, hex);
 	return n < 0 ? -EIO : 0;
 }
 

@@ -14,6 +14,7 @@
 #include "platform_cmds.h"
 #include "audit.h"
 #include "control.h"
+#include "filehash.h"
 #include "log.h"
 #include "policy.h"
 #include "platform_proto.h"
@@ -37,12 +38,6 @@ static json_t *peer_fields(struct control_conn *c)
 
 	return json_pack("{s:s, s:s?, s:s?, s:I}", "analyst", p->analyst, "via", p->via,
 			 "session", p->session, "uid", (json_int_t)p->uid);
-}
-
-static void hex(const unsigned char *md, unsigned int n, char *out)
-{
-	for (unsigned int i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
 }
 
 /* SHA-256 of the first @len bytes of @fd (all of it if @len < 0). */
@@ -110,7 +105,7 @@ static int cmd_file_upload(struct control_conn *c, const json_t *req)
 		off += n;
 	}
 	EVP_DigestFinal_ex(ctx, md, NULL);
-	hex(md, 32, sha);
+	filehash_hex(md, sha);
 	err = control_send_end(c, json_pack("{s:I, s:s}", "size", (json_int_t)off,
 					    "sha256", sha));
 	if (err)
@@ -162,7 +157,7 @@ static int download_finish(struct control_conn *c, int fd, const char *part,
 	EVP_MD_CTX_free(ctx);
 	if (err)
 		return err;
-	hex(md, 32, sha);
+	filehash_hex(md, sha);
 	if (size != (off_t)want_size || strcasecmp(sha, want_sha) != 0) {
 		unlink(part);
 		return control_error(c, "file.download: %s: got %lld bytes with sha256 %s, "

@@ -23,6 +23,7 @@
 #include "control.h"
 #include "event.h"
 #include "event_json.h"
+#include "filehash.h"
 #include "isolation.h"
 #include "jsonbytes.h"
 #include "log.h"
@@ -148,22 +149,6 @@ static int write_file_at(int dirfd, const char *file, const char *val)
 		err = n < 0 ? -errno : -EIO;
 	close(fd);
 	return err;
-}
-
-static void sha256_hex(const unsigned char *md, char out[65])
-{
-	for (int i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
-	out[64] = '\0';
-}
-
-static void sha256_buf(const void *buf, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = sizeof(md);
-
-	EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
-	sha256_hex(md, out);
 }
 
 static json_t *run_audit_base(struct run *r)
@@ -502,7 +487,7 @@ static int run_parse(struct run *r, const json_t *req, char *why, size_t wlen)
 	}
 	if (!r->code)
 		return snprintf(why, wlen, "out of memory"), -1;
-	sha256_buf(r->code, strlen(r->code), r->sha256);
+	filehash_buf(r->code, strlen(r->code), r->sha256);
 	r->argv = json_array();
 	json_array_append_new(r->argv, json_string(r->name));
 	if (args && (!json_is_array(args) || json_array_size(args) > SCRIPT_MAX_ARGS))
@@ -582,7 +567,7 @@ static int run_recv_files(struct run *r, const json_t *req, char *why, size_t wl
 		EVP_MD_CTX_free(md);
 		if (fd >= 0)
 			close(fd);
-		sha256_hex(dg, pf->sha256);
+		filehash_hex(dg, pf->sha256);
 		r->nfiles = i + 1;
 		if (fd < 0 || n != 0) {
 			snprintf(why, wlen, "file %s: transfer failed", name);
@@ -877,7 +862,7 @@ static void hasher_finish(struct hasher *h, bool started, char hex[65])
 	}
 	if (hex && h->md) {
 		EVP_DigestFinal_ex(h->md, dg, NULL);
-		sha256_hex(dg, hex);
+		filehash_hex(dg, hex);
 	}
 	EVP_MD_CTX_free(h->md);
 	for (int i = 0; i < UPLOAD_SLOTS; i++)
@@ -987,7 +972,7 @@ static int copy_hash(int src, int dst, long long *size, char hex[65])
 	if (n < 0)
 		err = -errno;
 	EVP_DigestFinal_ex(md, dg, NULL);
-	sha256_hex(dg, hex);
+	filehash_hex(dg, hex);
 out:
 	free(buf);
 	EVP_MD_CTX_free(md);

@@ -20,6 +20,7 @@
  * Verification (audit_verify) needs no state: it reads the files given.
  */
 #include "audit.h"
+#include "filehash.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -60,28 +61,6 @@ static const char *const reserved[] = { "seq", "time", "type", "prev", "hash" };
 
 /* --- hashing --- */
 
-static void hex(const unsigned char *md, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int sha256_hex(const void *data, size_t len, char out[AUDIT_HASH_HEX_LEN + 1])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-		return -EIO;
-	hex(md, mdlen, out);
-	return 0;
-}
-
 int audit_record_hash(const json_t *rec, char out[AUDIT_HASH_HEX_LEN + 1])
 {
 	json_t *copy;
@@ -98,7 +77,7 @@ int audit_record_hash(const json_t *rec, char out[AUDIT_HASH_HEX_LEN + 1])
 	json_decref(copy);
 	if (!canon)
 		return -ENOMEM;
-	rc = sha256_hex(canon, strlen(canon), out);
+	rc = filehash_buf(canon, strlen(canon), out);
 	free(canon);
 	return rc;
 }
@@ -384,7 +363,7 @@ static int read_tail(int fd, struct tail *t)
 		rc = read_range(fd, t->torn_off, t->torn_len, &buf);
 		if (rc)
 			return rc;
-		rc = sha256_hex(buf, t->torn_len, t->torn_sha);
+		rc = filehash_buf(buf, t->torn_len, t->torn_sha);
 		free(buf);
 		if (rc)
 			return rc;
@@ -973,7 +952,7 @@ static void verify_line(struct verifier *v, const char *file, unsigned long ln, 
 	} else {
 		flush_pending(v);
 		v->pending = true;
-		sha256_hex(line, len, v->pending_sha);
+		filehash_buf(line, len, v->pending_sha);
 		v->pending_file = file;
 		v->pending_line = ln;
 	}

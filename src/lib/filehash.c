@@ -88,7 +88,7 @@ static void count_error(void)
 	pthread_mutex_unlock(&lock);
 }
 
-static void to_hex(const unsigned char *md, char *hex)
+void filehash_hex(const unsigned char md[32], char hex[FILEHASH_HEX_LEN + 1])
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -97,6 +97,17 @@ static void to_hex(const unsigned char *md, char *hex)
 		hex[2 * i + 1] = digits[md[i] & 15];
 	}
 	hex[FILEHASH_HEX_LEN] = '\0';
+}
+
+int filehash_buf(const void *data, size_t len, char hex[FILEHASH_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		return -EIO;
+	filehash_hex(md, hex);
+	return 0;
 }
 
 static int hash_fd(int fd, char *hex)
@@ -134,7 +145,7 @@ static int hash_fd(int fd, char *hex)
 	}
 	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32)
 		goto out;
-	to_hex(md, hex);
+	filehash_hex(md, hex);
 	rc = 0;
 out:
 	EVP_MD_CTX_free(ctx);

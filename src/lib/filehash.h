@@ -38,6 +38,12 @@ int filehash_fd(int fd, char hex[FILEHASH_HEX_LEN + 1]);
  */
 int filehash_path(const char *path, char hex[FILEHASH_HEX_LEN + 1]);
 
+/* filehash_hex - lower-case hex of a 32-byte SHA-256 digest, NUL-terminated. */
+void filehash_hex(const unsigned char md[32], char hex[FILEHASH_HEX_LEN + 1]);
+
+/* filehash_buf - SHA-256 of @len bytes at @data as hex.  Returns 0 or -EIO. */
+int filehash_buf(const void *data, size_t len, char hex[FILEHASH_HEX_LEN + 1]);
+
 void filehash_get_stats(struct filehash_stats *st);
 /* filehash_flush - forget every cached hash (tests, policy reload). */
 void filehash_flush(void);

@@ -13,6 +13,7 @@
  * the state file and the kernel table changing together.
  */
 #include "isolate.h"
+#include "filehash.h"
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -237,14 +238,7 @@ char *isolate_ruleset(const struct isolate_spec *spec)
 
 int isolate_digest(const char *text, char out[ISOLATE_DIGEST_HEX_LEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	if (!EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL))
-		return -EIO;
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
+	return filehash_buf(text, strlen(text), out);
 }
 
 static int add_target(struct isolate_target **v, size_t *n, const struct isolate_target *t)

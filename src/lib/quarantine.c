@@ -15,6 +15,7 @@
  */
 #include "quarantine.h"
 #include "event_json.h"
+#include "filehash.h"
 #include "jsonbytes.h"
 
 #include <dirent.h>
@@ -144,17 +145,6 @@ out:
 	return err;
 }
 
-static void to_hex(const unsigned char *md, unsigned int n, char *hex)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (unsigned int i = 0; i < n; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[2 * n] = '\0';
-}
-
 /*
  * copy_hash - sha256 of @in from offset 0 into @hex; when @out >= 0 the
  * bytes are also written there (cross-filesystem moves hash what they copy).
@@ -199,7 +189,7 @@ static int copy_hash(int in, int out, char hex[65])
 	}
 	if (!EVP_DigestFinal_ex(ctx, md, &mdlen))
 		goto out;
-	to_hex(md, mdlen, hex);
+	filehash_hex(md, hex);
 	err = 0;
 out:
 	EVP_MD_CTX_free(ctx);
