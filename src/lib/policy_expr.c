@@ -563,6 +563,70 @@ static void required_literal(const char *re, char *out, size_t *out_len)
 	*out_len = best;
 }
 
+/* Largest {n,m} bound a rule may use. */
+#define REGEX_MAX_BOUND	255
+
+/*
+ * regex_too_costly - why @re would make regcomp() blow up, or NULL.
+ * glibc copies the subtree of every repetition, so stacked repetitions
+ * ("a++++...") and large bounds grow the compiled form exponentially:
+ * a policy line could take the daemon's memory at load time.  Stacked
+ * repetitions mean nothing more than one, so both are refused.
+ */
+static const char *regex_too_costly(const char *re)
+{
+	bool in_bracket = false, after_rep = false;
+
+	for (const char *c = re; *c; c++) {
+		bool rep = false;
+
+		if (in_bracket) {
+			if (*c == ']')
+				in_bracket = false;
+			continue;
+		}
+		switch (*c) {
+		case '\\':
+			if (c[1])
+				c++;
+			break;
+		case '[':
+			in_bracket = true;
+			if (c[1] == '^')
+				c++;
+			if (c[1] == ']')	/* a leading ] is a member */
+				c++;
+			break;
+		case '*': case '+': case '?':
+			rep = true;
+			break;
+		case '{': {
+			char *end;
+			long lo, hi;
+
+			if (c[1] < '0' || c[1] > '9')
+				break;	/* a literal brace */
+			lo = hi = strtol(c + 1, &end, 10);
+			if (*end == ',')
+				hi = end[1] == '}' ? lo : strtol(end + 1, &end, 10);
+			if (lo > REGEX_MAX_BOUND || hi > REGEX_MAX_BOUND)
+				return "a repetition bound above 255";
+			rep = true;
+			break;
+		}
+		default:
+			break;
+		}
+		if (rep && after_rep)
+			return "a repetition of a repetition (such as \"a++\")";
+		after_rep = rep;
+		if (rep && *c == '{')
+			while (c[1] && *c != '}')
+				c++;
+	}
+	return NULL;
+}
+
 static int compile_regex(struct parser *p, struct node *n, size_t at)
 {
 	char lit[256];
@@ -571,6 +635,10 @@ static int compile_regex(struct parser *p, struct node *n, size_t at)
 	char msg[160];
 	int rc;
 
+	const char *costly = regex_too_costly(n->vals[0].s);
+
+	if (costly)
+		return perr(p, at, "regular expression too costly to compile: %s", costly);
 	n->re = malloc(sizeof(*n->re));
 	if (!n->re)
 		return nomem(p);

@@ -170,6 +170,11 @@ START_TEST(test_parse_errors)
 		     "unbalanced parentheses: \")\" without \"(\"");
 	expect_error(HEAD "    - match programName =~ \"a(b\"\n    - default ignore\n", "4:28",
 		     "bad regular expression: ");
+	/* regcomp's memory grows exponentially with these: refused first */
+	expect_error(HEAD "    - match programName =~ \"/nc\\\\+++++\"\n    - default ignore\n", "4:28",
+		     "regular expression too costly to compile: a repetition of a repetition");
+	expect_error(HEAD "    - match programName =~ \"a{1,1000}\"\n    - default ignore\n", "4:28",
+		     "regular expression too costly to compile: a repetition bound above 255");
 	expect_error(HEAD "    - match programName < \"a\"\n    - default ignore\n", "4:25",
 		     "operator < needs a numeric field");
 	expect_error(HEAD "    - match uid == \"root\"\n    - default ignore\n", "4:20",
