@@ -11,15 +11,13 @@
  * (cmd_transfer.c) are this same run with a built-in script.
  */
 #include "commands.h"
-#include "filehash.h"
 #include "ctl_client.h"
-#include "jsonbytes.h"
+#include "ctl_crypto.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,34 +30,42 @@ struct incoming {
 	int fd;
 	char tmp[PATH_MAX + 16], path[PATH_MAX];
 	long long size, got;
-	EVP_MD_CTX *md;
+	struct ctl_sha256 *md;
 	double last_bar;
 };
 
 static int sha256_file(const char *path, long long *size, char hex[65])
 {
-	unsigned char buf[1 << 16], md[32];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char buf[1 << 16];
+	struct ctl_sha256 *h;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int err, fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	*size = 0;
-	if (fd < 0 || !ctx) {
-		EVP_MD_CTX_free(ctx);
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return -errno;
+	err = ctl_sha256_new(&h);
+	if (err) {
+		close(fd);
+		return err;
 	}
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		ctl_sha256_update(h, buf, (size_t)n);
 		*size += n;
 	}
-	EVP_DigestFinal_ex(ctx, md, NULL);
-	EVP_MD_CTX_free(ctx);
+	err = n < 0 ? -errno : 0;
 	close(fd);
-	filehash_hex(md, hex);
-	return n < 0 ? -EIO : 0;
+	if (err) {
+		ctl_sha256_free(h);
+		return err;
+	}
+	return ctl_sha256_final(h, hex);
+}
+
+/* Why a hash could not be made, for a message. */
+static const char *hash_error(int err)
+{
+	return err == -ENOSYS ? ctl_crypto_error() : strerror(-err);
 }
 
 static json_t *build_request(const struct ctl_run_opts *o)
@@ -82,9 +88,10 @@ static json_t *build_request(const struct ctl_run_opts *o)
 	for (int i = 0; i < o->nputs; i++) {
 		char hex[65];
 		long long size;
+		int err = sha256_file(o->puts[i].path, &size, hex);
 
-		if (sha256_file(o->puts[i].path, &size, hex)) {
-			fprintf(stderr, "senseonctl: %s: %s\n", o->puts[i].path, strerror(errno));
+		if (err) {
+			fprintf(stderr, "senseonctl: %s: %s\n", o->puts[i].path, hash_error(err));
 			json_decref(files);
 			json_decref(req);
 			return NULL;
@@ -145,6 +152,7 @@ static int incoming_open(struct incoming *in, const json_t *up, const char *outd
 {
 	const char *name = json_string_value(json_object_get(up, "name"));
 	char base[NAME_MAX + 1];
+	int err;
 
 	snprintf(base, sizeof(base), "%s", name && name[0] && name[0] != '.' ? name : "upload");
 	for (char *p = base; *p; p++)
@@ -163,8 +171,14 @@ static int incoming_open(struct incoming *in, const json_t *up, const char *outd
 		fprintf(stderr, "senseonctl: %s: %s\n", in->tmp, strerror(errno));
 		return -errno;
 	}
-	in->md = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(in->md, EVP_sha256(), NULL);
+	err = ctl_sha256_new(&in->md);
+	if (err) {
+		fprintf(stderr, "senseonctl: cannot verify %s: %s\n", in->path, hash_error(err));
+		close(in->fd);
+		unlink(in->tmp);
+		in->fd = -1;
+		return err;
+	}
 	return 0;
 }
 
@@ -172,7 +186,7 @@ static int incoming_data(struct incoming *in, const struct proto_frame *f)
 {
 	if (in->fd < 0)
 		return 0;	/* an upload we could not open: drop its data */
-	EVP_DigestUpdate(in->md, f->payload, f->len);
+	ctl_sha256_update(in->md, f->payload, f->len);
 	if (write(in->fd, f->payload, f->len) != (ssize_t)f->len) {
 		fprintf(stderr, "senseonctl: %s: %s\n", in->tmp, strerror(errno));
 		return -EIO;
@@ -186,17 +200,14 @@ static int incoming_data(struct incoming *in, const struct proto_frame *f)
 static int incoming_end(struct incoming *in, const json_t *sum)
 {
 	const char *sha = json_string_value(json_object_get(sum, "sha256"));
-	unsigned char md[32];
-	char hex[65];
-	int err = 0;
+	char hex[65] = "";
+	int err;
 
 	if (in->fd < 0)
 		return -EIO;
-	EVP_DigestFinal_ex(in->md, md, NULL);
-	EVP_MD_CTX_free(in->md);
-	for (int i = 0; i < 32; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
-	if (fsync(in->fd) || close(in->fd))
+	err = ctl_sha256_final(in->md, hex);
+	in->md = NULL;
+	if ((fsync(in->fd) || close(in->fd)) && !err)
 		err = -errno;
 	in->fd = -1;
 	progress(in, true);
@@ -227,7 +238,7 @@ static void write_stream(const json_t *msg)
 	unsigned char *raw = NULL;
 	long n;
 
-	if (b64 && (n = base64_decode(b64, &raw)) >= 0) {
+	if (b64 && (n = ctl_base64_decode(b64, &raw)) >= 0) {
 		fwrite(raw, 1, (size_t)n, fp);
 		free(raw);
 	} else if (data) {
@@ -313,6 +324,7 @@ int ctl_run_script(const struct ctl_run_opts *o)
 		close(in.fd);
 		unlink(in.tmp);
 	}
+	ctl_sha256_free(in.md);
 	ctl_close(c);
 	if (err) {
 		fprintf(stderr, "senseonctl: lost the daemon during the run: %s\n", strerror(-err));

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ctl_crypto - senseonctl's SHA-256 and base64, from a libcrypto loaded
+ * on first use.
+ *
+ * Overview: owns the dlopen() handle of libcrypto and the table of the
+ * few functions senseonctl calls, filled once (pthread_once) and kept
+ * until exit.  It must not own any digest's state beyond the
+ * struct ctl_sha256 it hands out, and it does no cryptography of its
+ * own: every byte is hashed or decoded by libcrypto.  The library code
+ * senseonctl shares with the daemon (filehash, jsonbytes) links libcrypto
+ * directly, so senseonctl calls neither.
+ */
+#include "ctl_crypto.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef CRYPTO_SONAME
+#error "CRYPTO_SONAME (libcrypto's soname) comes from configure"
+#endif
+
+/* The declarations come from <openssl/evp.h>; only the addresses are ours. */
+#define CRYPTO_FUNCS(X) \
+	X(EVP_MD_CTX_new) X(EVP_MD_CTX_free) X(EVP_sha256) X(EVP_DigestInit_ex) \
+	X(EVP_DigestUpdate) X(EVP_DigestFinal_ex) X(EVP_DecodeBlock)
+
+static struct {
+#define X(name) __typeof__(&name) name;
+	CRYPTO_FUNCS(X)
+#undef X
+	void *handle;
+	char error[256];
+} lib;
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void lib_load(void)
+{
+	void *h = dlopen(CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		snprintf(lib.error, sizeof(lib.error), "%s", dlerror());
+		return;
+	}
+#define X(name) \
+	lib.name = (__typeof__(&name))dlsym(h, #name); \
+	if (!lib.name) { \
+		snprintf(lib.error, sizeof(lib.error), "%s: no %s", CRYPTO_SONAME, #name); \
+		dlclose(h); \
+		return; \
+	}
+	CRYPTO_FUNCS(X)
+#undef X
+	lib.handle = h;
+}
+
+static int lib_ready(void)
+{
+	pthread_once(&lib_once, lib_load);
+	return lib.handle ? 0 : -ENOSYS;
+}
+
+const char *ctl_crypto_error(void)
+{
+	return lib.error;
+}
+
+struct ctl_sha256 {
+	EVP_MD_CTX *md;
+};
+
+int ctl_sha256_new(struct ctl_sha256 **out)
+{
+	struct ctl_sha256 *h;
+	int err = lib_ready();
+
+	if (err)
+		return err;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->md = lib.EVP_MD_CTX_new();
+	if (!h->md || !lib.EVP_DigestInit_ex(h->md, lib.EVP_sha256(), NULL)) {
+		ctl_sha256_free(h);
+		return -ENOMEM;
+	}
+	*out = h;
+	return 0;
+}
+
+int ctl_sha256_update(struct ctl_sha256 *h, const void *data, size_t len)
+{
+	return lib.EVP_DigestUpdate(h->md, data, len) ? 0 : -EIO;
+}
+
+void ctl_sha256_free(struct ctl_sha256 *h)
+{
+	if (!h)
+		return;
+	if (h->md)
+		lib.EVP_MD_CTX_free(h->md);
+	free(h);
+}
+
+int ctl_sha256_final(struct ctl_sha256 *h, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[32];
+	int ok = lib.EVP_DigestFinal_ex(h->md, md, NULL);
+
+	ctl_sha256_free(h);
+	if (!ok)
+		return -EIO;
+	/* filehash_hex() would link filehash.o, and libcrypto with it. */
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+	return 0;
+}
+
+long ctl_base64_decode(const char *b64, unsigned char **out)
+{
+	size_t len = strlen(b64);
+	unsigned char *buf;
+	int n, err = lib_ready();
+
+	if (err)
+		return err;
+	if (len % 4 || len > (size_t)INT32_MAX)
+		return -EINVAL;
+	buf = malloc(len / 4 * 3 + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = lib.EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)len);
+	if (n < 0) {
+		free(buf);
+		return -EINVAL;
+	}
+	/* EVP_DecodeBlock counts padding as data: take it back off. */
+	if (len >= 1 && b64[len - 1] == '=')
+		n--;
+	if (len >= 2 && b64[len - 2] == '=')
+		n--;
+	*out = buf;
+	return n;
+}
