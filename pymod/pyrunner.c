@@ -79,7 +79,7 @@ static const char bootstrap_src[] =
 	"    except BaseException:\n"
 	"        pass\n"
 	"    return 1\n"
-	"def run(code, name, argv):\n"
+	"def run(code, name, argv, warm=False):\n"
 	"    sys.argv = list(argv)\n"
 	"    main = types.ModuleType('__main__')\n"
 	"    main.__file__ = name\n"
@@ -99,7 +99,8 @@ static const char bootstrap_src[] =
 	"        except BaseException:\n"
 	"            pass\n"
 	"    try:\n"
-	"        atexit._run_exitfuncs()\n"
+	"        if not warm:\n"
+	"            atexit._run_exitfuncs()\n"
 	"    except BaseException:\n"
 	"        pass\n"
 	"    for f in (sys.stdout, sys.stderr):\n"
@@ -112,7 +113,26 @@ static const char bootstrap_src[] =
 /* Modules most scripts use, imported once here instead of in every child. */
 static const char preload_src[] =
 	"import senseon, json, os, sys, io, re, time, glob, hashlib, socket,"
-	" struct, signal, subprocess, shutil, pwd, grp, stat, datetime, traceback\n"
+	" struct, signal, subprocess, shutil, pwd, grp, stat, datetime, traceback\n";
+
+/*
+ * A child writes to every page where it touches an object, and each first
+ * write copies the page (about 500 a run, most of a trivial script's
+ * cost).  Much of that is first-time work that leaves the interpreter
+ * changed: caches filled, bytecode specialised, strings interned.  Doing
+ * a script's path once here, before forking (without the atexit handlers,
+ * which belong to the scripts), leaves that work done in the shared pages.
+ */
+static const char warmup_src[] =
+	"_argv, _main = sys.argv, sys.modules.get('__main__')\n"
+	"for _ in range(3):\n"
+	"    run('import senseon, sys\\npass\\n', '<warm-up>', ['<warm-up>'], True)\n"
+	"    json.dumps({'method': 'exit', 'params': {'status': 0, 'traceback': None}})\n"
+	"    json.loads('{\"ok\": true, \"result\": {\"code\": \"pass\", \"argv\": [\"x\"]}}')\n"
+	"sys.argv = _argv\n"
+	"if _main is not None:\n"
+	"    sys.modules['__main__'] = _main\n"
+	"del _argv, _main, _\n"
 	/* Out of the collector's sight: a collection in a child would write
 	 * to every object's header and copy each page the fork shared. */
 	"import gc\ngc.collect()\ngc.freeze()\n";
@@ -154,7 +174,8 @@ static int python_init(const char *argv0)
 		goto pyerr;
 	bootstrap_run = PyDict_GetItemString(globals, "run");
 	Py_XINCREF(bootstrap_run);
-	if (!bootstrap_run || !PyRun_String(preload_src, Py_file_input, globals, globals))
+	if (!bootstrap_run || !PyRun_String(preload_src, Py_file_input, globals, globals) ||
+	    !PyRun_String(warmup_src, Py_file_input, globals, globals))
 		goto pyerr;
 	return 0;
 pyerr:

@@ -442,6 +442,9 @@ PyMODINIT_FUNC PyInit_senseon(void)
 		goto fail;
 	if (PyModule_AddStringConstant(m, "__version__", PACKAGE_VERSION))
 		goto fail;
+	/* Now, in the zygote, rather than in every script's first call. */
+	if (load_json())
+		goto fail;
 	return m;
 fail:
 	Py_DECREF(m);
