@@ -14,7 +14,8 @@
  * the child's pid and later its wait status to the status pipe, and owns
  * nothing else of the child.  The child moves itself into its cgroup (or
  * sets rlimits), starts its own session, resets signals, keeps only fds
- * 0-3, fetches the script over RPC and runs it as __main__.
+ * 0-3, reads its job (the script, its name, argv and stdin), which the
+ * daemon has written to the RPC socket by then, and runs it as __main__.
  *
  * The zygote must not own any state of the daemon: it never learns the
  * script, only the fds.  Timeouts and kills come from the daemon, from
@@ -305,7 +306,7 @@ static int child_run(void)
 	PyObject *argv, *tb;
 	int status;
 
-	job = senseon_rpc("script", NULL);
+	job = senseon_reply("script");
 	if (!job || !PyDict_Check(job))
 		goto pyerr;
 	code = PyUnicode_AsUTF8(PyDict_GetItemString(job, "code"));

@@ -119,12 +119,17 @@ static PyObject *reply_result(const char *method, const struct proto_frame *f)
 
 PyObject *senseon_rpc(const char *method, PyObject *params)
 {
+	if (send_call(method, params))
+		return NULL;
+	return senseon_reply(method);
+}
+
+PyObject *senseon_reply(const char *method)
+{
 	struct proto_frame f = { 0 };
 	PyObject *res;
 	int err;
 
-	if (send_call(method, params))
-		return NULL;
 	Py_BEGIN_ALLOW_THREADS
 	err = proto_read_frame(SENSEON_RPC_FD, &f);
 	Py_END_ALLOW_THREADS

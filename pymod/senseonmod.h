@@ -31,4 +31,12 @@ PyObject *senseon_rpc(const char *method, PyObject *params);
  */
 int senseon_notify(const char *method, PyObject *params);
 
+/*
+ * senseon_reply - read the next reply on the RPC socket without a call:
+ * the worker's job, which the daemon sends unasked when it starts the
+ * script.  Returns the result, or NULL with a Python exception set;
+ * @method names the reply in messages.
+ */
+PyObject *senseon_reply(const char *method);
+
 #endif

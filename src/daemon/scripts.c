@@ -655,6 +655,8 @@ static void close_pair(int *p)
 		close(p[1]);
 }
 
+static int rpc_script(struct run *r);
+
 static int run_spawn(struct run *r, char *why, size_t wlen)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, st[2] = { -1, -1 }, sv[2] = { -1, -1 };
@@ -674,8 +676,11 @@ static int run_spawn(struct run *r, char *why, size_t wlen)
 		snprintf(why, wlen, "cannot set up the script: %s", strerror(errno));
 		goto out;
 	}
-	/* A script that sends half a frame must not stall this thread. */
+	/* A script that sends half a frame, or stops reading, must not
+	 * stall this thread. */
 	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	tv.tv_sec = 5;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	fds[0] = sv[1];
 	fds[1] = out[1];
 	fds[2] = err[1];
@@ -692,6 +697,16 @@ static int run_spawn(struct run *r, char *why, size_t wlen)
 	close(err[1]);
 	close(st[1]);
 	sv[1] = out[1] = err[1] = st[1] = -1;
+	/*
+	 * The job goes out now, unasked, while the zygote forks: the child
+	 * reads it first thing instead of asking for it (a round trip
+	 * through this thread).  A large script fills the socket and waits
+	 * for the child to read; a child that died first makes this fail,
+	 * and the status pipe says why.
+	 */
+	r->rpc = sv[0];
+	rpc_script(r);
+	r->rpc = -1;
 	pfd = (struct pollfd){ .fd = st[0], .events = POLLIN };
 	rc = -1;
 	if (poll(&pfd, 1, 5000) != 1 || read(st[0], &pid, sizeof(pid)) != sizeof(pid) || pid <= 0) {
@@ -1291,7 +1306,7 @@ static int rpc_isolation_status(struct run *r)
 	return rpc_ok(r, st);
 }
 
-/* The script itself; the alert it answers is also its stdin. */
+/* The job, sent unasked at the start; the alert it answers is its stdin. */
 static int rpc_script(struct run *r)
 {
 	json_t *job = json_pack("{s:s, s:s, s:O}", "code", r->code, "name", r->name,
@@ -1320,8 +1335,6 @@ static int run_rpc(struct run *r)
 	params = json_object_get(f.json, "params");
 	if (!m)
 		err = rpc_fail(r, "Error", "malformed call");
-	else if (!strcmp(m, "script"))
-		err = rpc_script(r);
 	else if (!strcmp(m, "exit"))
 		err = rpc_exit(r, params);
 	else if (!strcmp(m, "upload"))
