@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,8 +172,19 @@ static int incoming_open(struct incoming *in, const json_t *up, const char *outd
 		fprintf(stderr, "senseonctl: %s: %s\n", in->tmp, strerror(errno));
 		return -errno;
 	}
+	/*
+	 * Each data frame's payload is malloc'd by the reader and freed by
+	 * the hashing thread.  Above the mmap threshold that is an mmap and
+	 * munmap per frame, and 256 page faults per MiB: keep them on the heap.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 4 * PROTO_MAX_PAYLOAD);
+	mallopt(M_TRIM_THRESHOLD, 16 * PROTO_MAX_PAYLOAD);
 	err = ctl_sha256_new(&in->md);
+	if (!err)
+		err = ctl_sha256_background(in->md);
 	if (err) {
+		ctl_sha256_free(in->md);
+		in->md = NULL;
 		fprintf(stderr, "senseonctl: cannot verify %s: %s\n", in->path, hash_error(err));
 		close(in->fd);
 		unlink(in->tmp);
@@ -182,16 +194,18 @@ static int incoming_open(struct incoming *in, const json_t *up, const char *outd
 	return 0;
 }
 
-static int incoming_data(struct incoming *in, const struct proto_frame *f)
+/* Written here, then hashed on the hash's own thread, which frees it. */
+static int incoming_data(struct incoming *in, struct proto_frame *f)
 {
 	if (in->fd < 0)
 		return 0;	/* an upload we could not open: drop its data */
-	ctl_sha256_update(in->md, f->payload, f->len);
 	if (write(in->fd, f->payload, f->len) != (ssize_t)f->len) {
 		fprintf(stderr, "senseonctl: %s: %s\n", in->tmp, strerror(errno));
 		return -EIO;
 	}
 	in->got += f->len;
+	ctl_sha256_give(in->md, f->payload, f->len);
+	f->payload = NULL;
 	progress(in, false);
 	return 0;
 }
@@ -270,7 +284,7 @@ static int final_status(const json_t *res, bool quiet)
 }
 
 /* Dispatch one frame; returns 1 on the final reply, <0 on error. */
-static int on_frame(struct incoming *in, const struct proto_frame *f,
+static int on_frame(struct incoming *in, struct proto_frame *f,
 		    const struct ctl_run_opts *o, int *status)
 {
 	json_t *up;

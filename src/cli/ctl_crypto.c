@@ -6,8 +6,9 @@
  * Overview: owns the dlopen() handle of libcrypto and the table of the
  * few functions senseonctl calls, filled once (pthread_once) and kept
  * until exit.  It must not own any digest's state beyond the
- * struct ctl_sha256 it hands out, and it does no cryptography of its
- * own: every byte is hashed or decoded by libcrypto.  The library code
+ * struct ctl_sha256 it hands out (with, for a transfer, its hashing
+ * thread and the queue of blocks given to it), and it does no
+ * cryptography of its own: every byte is hashed or decoded by libcrypto.  The library code
  * senseonctl shares with the daemon (filehash, jsonbytes) links libcrypto
  * directly, so senseonctl calls neither.
  */
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,9 +74,99 @@ const char *ctl_crypto_error(void)
 	return lib.error;
 }
 
+/* Blocks given and not yet hashed, at most: bounds the memory held. */
+#define SHA_QUEUE	4
+
 struct ctl_sha256 {
 	EVP_MD_CTX *md;
+	bool threaded, done, failed;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct { void *buf; size_t len; } q[SHA_QUEUE];
+	unsigned int head, count;	/* under lock */
 };
+
+static void *sha_thread(void *arg)
+{
+	struct ctl_sha256 *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		void *buf;
+		size_t len;
+
+		while (!h->count && !h->done)
+			pthread_cond_wait(&h->cond, &h->lock);
+		if (!h->count)
+			break;
+		buf = h->q[h->head].buf;
+		len = h->q[h->head].len;
+		pthread_mutex_unlock(&h->lock);
+		if (!lib.EVP_DigestUpdate(h->md, buf, len))
+			h->failed = true;	/* read only after the join */
+		free(buf);
+		pthread_mutex_lock(&h->lock);
+		h->head = (h->head + 1) % SHA_QUEUE;
+		h->count--;
+		pthread_cond_broadcast(&h->cond);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+int ctl_sha256_background(struct ctl_sha256 *h)
+{
+	int err;
+
+	if (h->threaded)
+		return 0;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	err = -pthread_create(&h->thread, NULL, sha_thread, h);
+	if (err) {
+		pthread_mutex_destroy(&h->lock);
+		pthread_cond_destroy(&h->cond);
+		return err;
+	}
+	h->threaded = true;
+	return 0;
+}
+
+int ctl_sha256_give(struct ctl_sha256 *h, void *buf, size_t len)
+{
+	int err;
+
+	if (!h->threaded) {
+		err = ctl_sha256_update(h, buf, len);
+		free(buf);
+		return err;
+	}
+	pthread_mutex_lock(&h->lock);
+	while (h->count == SHA_QUEUE)
+		pthread_cond_wait(&h->cond, &h->lock);
+	h->q[(h->head + h->count) % SHA_QUEUE].buf = buf;
+	h->q[(h->head + h->count) % SHA_QUEUE].len = len;
+	h->count++;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+/* Wait until every given block is hashed, and end the thread. */
+static void sha_join(struct ctl_sha256 *h)
+{
+	if (!h->threaded)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->done = true;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->cond);
+	h->threaded = false;
+}
 
 int ctl_sha256_new(struct ctl_sha256 **out)
 {
@@ -104,6 +196,7 @@ void ctl_sha256_free(struct ctl_sha256 *h)
 {
 	if (!h)
 		return;
+	sha_join(h);
 	if (h->md)
 		lib.EVP_MD_CTX_free(h->md);
 	free(h);
@@ -113,8 +206,10 @@ int ctl_sha256_final(struct ctl_sha256 *h, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
 	unsigned char md[32];
-	int ok = lib.EVP_DigestFinal_ex(h->md, md, NULL);
+	int ok;
 
+	sha_join(h);
+	ok = !h->failed && lib.EVP_DigestFinal_ex(h->md, md, NULL);
 	ctl_sha256_free(h);
 	if (!ok)
 		return -EIO;

@@ -30,6 +30,18 @@ int ctl_sha256_update(struct ctl_sha256 *h, const void *data, size_t len);
  */
 int ctl_sha256_final(struct ctl_sha256 *h, char hex[65]);
 
+/*
+ * ctl_sha256_give - hash @buf (malloc'd, @len bytes) and free it.  Once
+ * ctl_sha256_background() succeeded this only queues it for a thread of
+ * its own, in order, and returns at once unless a few blocks are already
+ * waiting: so a transfer's hashing overlaps its socket and file copies.
+ * 0 or -errno (@buf is freed either way).
+ */
+int ctl_sha256_give(struct ctl_sha256 *h, void *buf, size_t len);
+
+/* ctl_sha256_background - hash given blocks on a thread.  0 or -errno. */
+int ctl_sha256_background(struct ctl_sha256 *h);
+
 /* ctl_sha256_free - drop an unfinished stream (NULL is fine). */
 void ctl_sha256_free(struct ctl_sha256 *h);
 
