@@ -7,7 +7,9 @@
  * dominated by the kernel's process life cycle, the path every process
  * monitor hooks.  Prints the wall time in seconds and how many children
  * exited 0; exits non-zero if any exec failed, so a broken run is never
- * mistaken for a fast one.
+ * mistaken for a fast one.  With one worker it also prints the median
+ * time of one fork+exec+wait (p50_us): a burst of noise on a shared
+ * machine moves the wall time but hardly the median.
  *
  * Usage: execstorm [-n COUNT] [-j WORKERS] PROGRAM [ARG]...
  */
@@ -29,12 +31,20 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Returns how many of @n execs exited 0. */
-static long run_serial(long n, char **argv)
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Returns how many of @n execs exited 0; each one's time in @lap if not NULL. */
+static long run_serial(long n, char **argv, double *lap)
 {
 	long ok = 0;
 
 	for (long i = 0; i < n; i++) {
+		double t = lap ? now() : 0;
 		int status;
 		pid_t pid = fork();
 
@@ -50,6 +60,8 @@ static long run_serial(long n, char **argv)
 			;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			ok++;
+		if (lap)
+			lap[i] = now() - t;
 	}
 	return ok;
 }
@@ -74,7 +86,7 @@ static long run_parallel(long n, int workers, char **argv)
 		}
 		if (pid == 0) {
 			close(fds[0]);
-			got = run_serial(share, argv);
+			got = run_serial(share, argv, NULL);
 			if (write(fds[1], &got, sizeof(got)) != sizeof(got))
 				_exit(1);
 			_exit(0);
@@ -93,7 +105,7 @@ int main(int argc, char **argv)
 {
 	long n = 20000, ok;
 	int workers = 1, c;
-	double t0, t1;
+	double t0, t1, *lap;
 
 	while ((c = getopt(argc, argv, "+n:j:")) != -1) {
 		switch (c) {
@@ -108,10 +120,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: execstorm [-n COUNT] [-j WORKERS] PROGRAM [ARG]...\n");
 		return 2;
 	}
+	lap = workers == 1 ? calloc((size_t)n, sizeof(*lap)) : NULL;
 	t0 = now();
-	ok = workers == 1 ? run_serial(n, argv + optind)
+	ok = workers == 1 ? run_serial(n, argv + optind, lap)
 			  : run_parallel(n, workers, argv + optind);
 	t1 = now();
-	printf("wall=%.6f ok=%ld n=%ld\n", t1 - t0, ok, n);
+	printf("wall=%.6f ok=%ld n=%ld", t1 - t0, ok, n);
+	if (lap) {
+		qsort(lap, (size_t)n, sizeof(*lap), cmp_double);
+		printf(" p50_us=%.1f", lap[n / 2] * 1e6);
+	}
+	printf("\n");
+	free(lap);
 	return ok == n ? 0 : 1;
 }

@@ -6,25 +6,34 @@
  * table of pending events, the pinned policy snapshot the decisions use
  * and two threads:
  *
- *  reader   reads the group (non-blocking), answers the sensor's own
- *           events on the spot, files every other event in a slot and
- *           hands it to the decider; it is also the deadline watchdog: on
- *           every wake-up (at least every millisecond while anything is
- *           pending) it answers each event older than the deadline with
- *           the default response.  It only ever polls, reads, writes and
- *           closes, so nothing it does can wait on an exec.
- *  decider  reads the binary's path from the event fd, evaluates the deny
- *           policies of the pinned snapshot on events built on its stack
- *           (program policies on an exec of the binary, file policies on
- *           an exec-open of it by the caller, as the exec source would
- *           report it), and answers.  It may be slow (the process table's lock,
- *           a regex): the reader keeps answering in its place.
+ *  gate      reads the group (non-blocking), files every event of a read
+ *            batch in a slot, then decides each in turn: reads the
+ *            binary's path from the event fd, evaluates the deny policies
+ *            of the pinned snapshot on events built on its stack (program
+ *            policies on an exec of the binary, file policies on an
+ *            exec-open of it by the caller, as the exec source would report
+ *            it), and answers.  Reading and deciding on one thread keeps
+ *            one wake-up, not two, on the path of every exec: on a VM each
+ *            cross-CPU wake-up of an idle vCPU costs tens of microseconds.
+ *            It may still be slow (the process table's lock, a regex).
+ *  watchdog  answers in the gate thread's place.  The gate thread arms a
+ *            timerfd for the deadline as each batch starts and disarms it
+ *            when the batch is answered, so in the normal case the
+ *            watchdog never wakes (a periodic tick or a kick per batch
+ *            would each add a wake-up to the exec path's neighbourhood).
+ *            When the timer fires it answers each slot older than the
+ *            deadline with the default response, and, while the batch is
+ *            still going, reads the group too and answers everything it
+ *            reads at once (the gate thread is stalled, and what queues
+ *            behind it must not wait), re-arming itself every WATCH_MS.
+ *            It only ever polls, reads, writes and closes, so nothing it
+ *            does can wait on an exec.
  *
  * Exactly one answer per event: a slot's state word is claimed with a
- * compare-and-swap (PENDING -> BUSY) by whichever of reader and decider
+ * compare-and-swap (PENDING -> BUSY) by whichever of gate and watchdog
  * gets there first; the winner writes the answer and closes the fd; the
- * reader alone reuses FREE slots, and the generation in the state word
- * makes a decision about an answered-and-reused slot fail its CAS.
+ * gate thread alone reuses FREE slots, and the generation in the state
+ * word makes a decision about an answered-and-reused slot fail its CAS.
  *
  * Neither thread logs or allocates while an event waits: counters only,
  * read by execgate_status().  A denied exec is reported after it was
@@ -55,6 +64,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,10 +74,10 @@
 #define ST_MASK		3u
 #define ST_GEN		4u	/* one generation step */
 
-#define RING_SIZE	(2 * EXECGATE_SLOTS)	/* power of two */
 #define READ_BUF	(4096 * 4)
-#define WATCH_MS	1	/* watchdog period while events are pending */
-#define IDLE_MS		500	/* the reader's heartbeat while idle */
+#define BATCH_MAX	(READ_BUF / FAN_EVENT_METADATA_LEN)
+#define WATCH_MS	1	/* watchdog period while the gate is busy */
+#define IDLE_MS		500	/* the watchdog's heartbeat while idle */
 #define STUCK_NS	(5 * 1000000000ull)	/* execgate_healthy(): no heartbeat */
 
 /* The deny policies of one policy set, pinned as a unit. */
@@ -78,7 +88,8 @@ struct gate_snap {
 	const struct policy *deny[];
 };
 
-struct ring_entry {
+/* One filed event of the gate thread's batch. */
+struct filed {
 	uint32_t idx;
 	uint64_t word;
 };
@@ -87,13 +98,11 @@ struct execgate {
 	struct sensor *s;
 	struct execgate_core core;
 	int stopfd;		/* eventfd: both threads finish */
-	int wakefd;		/* eventfd: reader -> decider */
-	pthread_t reader, decider;
+	int timerfd;		/* the deadline of the gate thread's batch */
+	pthread_t gate, watchdog;
 	bool threads;
-	_Atomic uint64_t heartbeat_ns;	/* the reader's last wake-up */
-	/* single-producer (reader), single-consumer (decider) ring */
-	struct ring_entry ring[RING_SIZE];
-	_Atomic uint32_t head, tail;
+	_Atomic uint64_t heartbeat_ns;	/* the watchdog's last wake-up */
+	_Atomic uint64_t busy_since_ns;	/* the gate thread's batch start, 0 between */
 	pthread_mutex_t snap_lock;	/* held for a pointer copy only */
 	struct gate_snap *snap;
 	long stall_ms;		/* SENSEON_GATE_TEST_STALL_MS, tests only */
@@ -317,7 +326,7 @@ static void snap_swap(struct execgate *g, struct gate_snap *sn)
 	snap_put(old);
 }
 
-/* ---- the decider ---- */
+/* ---- decisions ---- */
 
 /* The sensor's own binaries (senseond, libexec helpers) never wait. */
 static bool own_binary(const struct execgate *g, const char *path, size_t len)
@@ -392,7 +401,7 @@ static int denied_by_file(struct event *ev, const struct proc_info *stack,
 }
 
 /* A program policy's denial: the process as the policy saw it, with the
- * binary as its exe (a copy: @stack lives on the decider's stack). */
+ * binary as its exe (a copy: @stack lives on the gate thread's stack). */
 static int denied_by_program(struct event *ev, const struct proc_info *stack)
 {
 	struct proc_info *pi = proc_info_new();
@@ -445,7 +454,7 @@ fail:
 }
 
 static void decide_one(struct execgate *g, const struct gate_snap *sn,
-		       const struct ring_entry *re)
+		       const struct filed *re)
 {
 	struct execgate_slot *sl = &g->core.slots[re->idx];
 	char link[64], path[PATH_MAX];
@@ -513,46 +522,7 @@ static void stall(const struct execgate *g)
 	poll(&pfd, 1, (int)g->stall_ms);
 }
 
-static void *decider_main(void *arg)
-{
-	struct execgate *g = arg;
-	struct pollfd pfd[2] = {
-		{ .fd = g->wakefd, .events = POLLIN },
-		{ .fd = g->stopfd, .events = POLLIN },
-	};
-	uint64_t v;
-
-	for (;;) {
-		struct gate_snap *sn;
-		uint32_t tail;
-
-		/* An error here only delays decisions (the watchdog answers
-		 * meanwhile): keep going rather than leave the ring unread. */
-		if (poll(pfd, 2, -1) < 0) {
-			pfd[0].revents = pfd[1].revents = 0;
-			if (errno != EINTR)
-				atomic_fetch_add(&g->core.c.read_errors, 1);
-		}
-		if (pfd[1].revents)
-			break;
-		if (read(g->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			atomic_fetch_add(&g->core.c.read_errors, 1);
-		sn = snap_pin(g);
-		tail = atomic_load_explicit(&g->tail, memory_order_relaxed);
-		while (tail != atomic_load_explicit(&g->head, memory_order_acquire)) {
-			struct ring_entry re = g->ring[tail % RING_SIZE];
-
-			atomic_store_explicit(&g->tail, ++tail, memory_order_release);
-			if (g->stall_ms)
-				stall(g);
-			decide_one(g, sn, &re);
-		}
-		snap_put(sn);
-	}
-	return NULL;
-}
-
-/* ---- the reader and watchdog ---- */
+/* ---- the gate thread ---- */
 
 static void answer_now(struct execgate *g, int fd, uint32_t response,
 		       atomic_uint_fast64_t *counter)
@@ -563,83 +533,177 @@ static void answer_now(struct execgate *g, int fd, uint32_t response,
 	atomic_fetch_add(counter, 1);
 }
 
-static void file_event(struct execgate *g, const struct fanotify_event_metadata *m,
-		       uint64_t now)
+/* File one event in a slot for the watchdog; false if it was answered
+ * on the spot (the sensor's own, or no free slot). */
+static bool file_event(struct execgate *g, const struct fanotify_event_metadata *m,
+		       uint64_t now, struct filed *f)
 {
-	uint32_t head = atomic_load_explicit(&g->head, memory_order_relaxed);
-	uint64_t word;
 	int idx;
 
 	if (!(m->mask & FAN_OPEN_EXEC_PERM)) {
 		close(m->fd);
-		return;
+		return false;
 	}
 	if (m->pid == g->s->self_pid) {
 		answer_now(g, m->fd, FAN_ALLOW, &g->core.c.self_allowed);
-		return;
+		return false;
 	}
-	if (head - atomic_load_explicit(&g->tail, memory_order_acquire) >= RING_SIZE ||
-	    (idx = execgate_core_add(&g->core, m->fd, m->pid, now, &word)) < 0) {
+	idx = execgate_core_add(&g->core, m->fd, m->pid, now, &f->word);
+	if (idx < 0) {
 		answer_now(g, m->fd, g->core.default_response, &g->core.c.overflow);
-		return;
+		return false;
 	}
-	g->ring[head % RING_SIZE] = (struct ring_entry){ .idx = (uint32_t)idx, .word = word };
-	atomic_store_explicit(&g->head, head + 1, memory_order_release);
+	f->idx = (uint32_t)idx;
+	return true;
 }
 
-/* Read what the kernel has; returns how many events were filed. */
-static unsigned int read_events(struct execgate *g)
+/* Arm (@ns > 0) or disarm (0) the watchdog's timer, relative to now. */
+static void arm_watchdog(struct execgate *g, uint64_t ns)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = (time_t)(ns / 1000000000ull),
+			      .tv_nsec = (long)(ns % 1000000000ull) },
+	};
+
+	if (timerfd_settime(g->timerfd, 0, &its, NULL))
+		atomic_fetch_add(&g->core.c.read_errors, 1);
+}
+
+/* Read, file and decide what the kernel has, batch by batch. */
+static void serve(struct execgate *g)
 {
 	char buf[READ_BUF] __attribute__((aligned(8)));
-	unsigned int filed = 0;
+	struct filed batch[BATCH_MAX];
 
 	for (;;) {
 		ssize_t n = read(g->core.fanfd, buf, sizeof(buf));
 		const struct fanotify_event_metadata *m = (const void *)buf;
-		uint64_t now = now_ns();
+		unsigned int nb = 0;
+		struct gate_snap *sn;
+		uint64_t now;
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				atomic_fetch_add(&g->core.c.read_errors, 1);
-			return filed;
+			return;
 		}
-		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+		now = now_ns();
+		atomic_store(&g->busy_since_ns, now);
+		arm_watchdog(g, g->core.deadline_ns);
+		for (; FAN_EVENT_OK(m, n) && nb < BATCH_MAX; m = FAN_EVENT_NEXT(m, n)) {
 			if (m->vers != FANOTIFY_METADATA_VERSION) {
 				atomic_fetch_add(&g->core.c.read_errors, 1);
-				return filed;
+				break;
 			}
 			if (m->fd < 0)
 				continue;	/* FAN_Q_OVERFLOW cannot happen: unlimited queue */
-			file_event(g, m, now);
-			filed++;
+			if (file_event(g, m, now, &batch[nb]))
+				nb++;
 		}
+		sn = snap_pin(g);
+		for (unsigned int i = 0; i < nb; i++) {
+			if (g->stall_ms)
+				stall(g);
+			decide_one(g, sn, &batch[i]);
+		}
+		snap_put(sn);
+		atomic_store(&g->busy_since_ns, 0);
+		arm_watchdog(g, 0);
 	}
 }
 
-static void *reader_main(void *arg)
+static void *gate_main(void *arg)
 {
 	struct execgate *g = arg;
 	struct pollfd pfd[2] = {
 		{ .fd = g->core.fanfd, .events = POLLIN },
 		{ .fd = g->stopfd, .events = POLLIN },
 	};
-	unsigned int pending = 0;
-	uint64_t one = 1;
 
 	for (;;) {
-		int rc = poll(pfd, 2, pending ? WATCH_MS : IDLE_MS);
+		int rc = poll(pfd, 2, -1);
 
-		/* Never leave: this thread is the watchdog.  A failing poll
-		 * (ENOMEM) still runs the deadline check below. */
+		if (rc < 0) {
+			/* ENOMEM: the watchdog answers meanwhile; retry */
+			if (errno != EINTR)
+				atomic_fetch_add(&g->core.c.read_errors, 1);
+			continue;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents & POLLIN)
+			serve(g);
+	}
+	return NULL;
+}
+
+/* ---- the watchdog ---- */
+
+/* The gate thread is stalled past the deadline: answer whatever the
+ * kernel holds with the default response rather than let it queue. */
+static void drain_default(struct execgate *g)
+{
+	char buf[READ_BUF] __attribute__((aligned(8)));
+
+	for (;;) {
+		ssize_t n = read(g->core.fanfd, buf, sizeof(buf));
+		const struct fanotify_event_metadata *m = (const void *)buf;
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				atomic_fetch_add(&g->core.c.read_errors, 1);
+			return;
+		}
+		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			if (m->vers != FANOTIFY_METADATA_VERSION) {
+				atomic_fetch_add(&g->core.c.read_errors, 1);
+				return;
+			}
+			if (m->fd < 0)
+				continue;
+			if (!(m->mask & FAN_OPEN_EXEC_PERM))
+				close(m->fd);
+			else if (m->pid == g->s->self_pid)
+				answer_now(g, m->fd, FAN_ALLOW, &g->core.c.self_allowed);
+			else
+				answer_now(g, m->fd, g->core.default_response, &g->core.c.deadline);
+		}
+	}
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct execgate *g = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = g->timerfd, .events = POLLIN },
+		{ .fd = g->stopfd, .events = POLLIN },
+	};
+	uint64_t v;
+
+	for (;;) {
+		int rc = poll(pfd, 2, IDLE_MS);
+		uint64_t now, busy;
+
+		/* Never leave: a failing poll (ENOMEM) still runs the checks. */
 		if (rc < 0 && errno != EINTR)
 			atomic_fetch_add(&g->core.c.read_errors, 1);
-		atomic_store_explicit(&g->heartbeat_ns, now_ns(), memory_order_relaxed);
+		now = now_ns();
+		atomic_store_explicit(&g->heartbeat_ns, now, memory_order_relaxed);
 		if (rc > 0 && pfd[1].revents)
 			break;
-		if (rc > 0 && (pfd[0].revents & POLLIN) && read_events(g) &&
-		    write(g->wakefd, &one, sizeof(one)) < 0)
+		if (rc > 0 && pfd[0].revents && read(g->timerfd, &v, sizeof(v)) < 0 &&
+		    errno != EAGAIN)
 			atomic_fetch_add(&g->core.c.read_errors, 1);
-		execgate_core_expire(&g->core, now_ns(), &pending);
+		execgate_core_expire(&g->core, now, NULL);
+		busy = atomic_load(&g->busy_since_ns);
+		if (!busy)
+			continue;
+		if (now > busy && now - busy >= g->core.deadline_ns)
+			drain_default(g);
+		/* Still in that batch (or a new one, which re-armed for its own
+		 * deadline, a later time than this): look again soon.  Racing
+		 * the gate thread's disarm costs one spare wake-up at most. */
+		arm_watchdog(g, WATCH_MS * 1000000ull);
 	}
 	return NULL;
 }
@@ -709,8 +773,8 @@ static void gate_free(struct execgate *g)
 	}
 	if (g->stopfd >= 0)
 		close(g->stopfd);
-	if (g->wakefd >= 0)
-		close(g->wakefd);
+	if (g->timerfd >= 0)
+		close(g->timerfd);
 	snap_put(g->snap);
 	paths_free(&g->paths);
 	pthread_mutex_destroy(&g->snap_lock);
@@ -725,12 +789,12 @@ static int gate_open(struct sensor *s, struct execgate *g, char *err, size_t err
 
 	g->s = s;
 	g->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	g->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	g->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK |
 			   FAN_UNLIMITED_QUEUE, O_RDONLY | O_CLOEXEC | O_LARGEFILE);
 	execgate_core_init(&g->core, fd, (uint64_t)s->cfg.exec_gate_deadline_ms * 1000000ull,
 			   s->cfg.exec_gate_fail_closed);
-	if (fd < 0 || g->stopfd < 0 || g->wakefd < 0) {
+	if (fd < 0 || g->stopfd < 0 || g->timerfd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "fanotify_init: %s", strerror(errno));
 		return rc;
@@ -760,21 +824,21 @@ static int gate_start(struct sensor *s, struct gate_snap *sn)
 		snap_put(sn);
 		return -ENOMEM;
 	}
-	g->core.fanfd = g->stopfd = g->wakefd = -1;
+	g->core.fanfd = g->stopfd = g->timerfd = -1;
 	pthread_mutex_init(&g->snap_lock, NULL);
 	g->snap = sn;
 	rc = gate_open(s, g, err, sizeof(err));
 	if (rc)
 		goto fail;
 	atomic_store(&g->heartbeat_ns, now_ns());
-	if ((rc = -pthread_create(&g->decider, NULL, decider_main, g)))
+	if ((rc = -pthread_create(&g->watchdog, NULL, watchdog_main, g)))
 		goto fail_thread;
-	if ((rc = -pthread_create(&g->reader, NULL, reader_main, g))) {
+	if ((rc = -pthread_create(&g->gate, NULL, gate_main, g))) {
 		uint64_t one = 1;
 
 		if (write(g->stopfd, &one, sizeof(one)) < 0)
 			rc = -errno;
-		pthread_join(g->decider, NULL);
+		pthread_join(g->watchdog, NULL);
 		goto fail_thread;
 	}
 	g->threads = true;
@@ -805,8 +869,8 @@ void execgate_stop(struct sensor *s)
 	if (g->threads) {
 		if (write(g->stopfd, &one, sizeof(one)) < 0)
 			log_warn("exec gate: stop: %s", strerror(errno));
-		pthread_join(g->reader, NULL);
-		pthread_join(g->decider, NULL);
+		pthread_join(g->gate, NULL);
+		pthread_join(g->watchdog, NULL);
 	}
 	/* Answer what the threads left, ALLOW whatever the failure mode: we
 	 * are stopping, not failing.  The deadline does not matter now. */
@@ -844,12 +908,17 @@ int execgate_update(struct sensor *s)
 bool execgate_healthy(struct sensor *s)
 {
 	struct execgate *g = s->gate;
-	uint64_t now = now_ns(), beat;
+	uint64_t now = now_ns(), beat, busy;
 
 	if (!g || !g->threads)
 		return true;
 	beat = atomic_load_explicit(&g->heartbeat_ns, memory_order_relaxed);
 	if (now > beat && now - beat > STUCK_NS)
+		return false;
+	/* The watchdog answers for a gate thread stuck in a batch, but the
+	 * gate is then off in all but name. */
+	busy = atomic_load(&g->busy_since_ns);
+	if (busy && now > busy && now - busy > g->core.deadline_ns + STUCK_NS)
 		return false;
 	/* The watchdog runs but events outlive their deadline by far:
 	 * answers are not getting through. */

@@ -6,10 +6,11 @@
  *
  * The kernel waits for our answer with no timeout, so the gate is built
  * around one promise: every event read is answered exactly once, within
- * exec_gate_deadline_ms, whatever the decision thread is doing.  A reader
- * thread reads the group, answers the sensor's own events on the spot and
- * doubles as the deadline watchdog; a decision thread evaluates the pinned
- * policy snapshot; closing the group fd (stop, crash, SIGKILL) releases
+ * exec_gate_deadline_ms, whatever the decision thread is doing.  A gate
+ * thread reads the group and decides on the pinned policy snapshot; a
+ * watchdog thread answers with the default response whatever the gate
+ * thread has not answered within the deadline, and reads the group itself
+ * while the gate thread is stalled; closing the group fd (stop, crash, SIGKILL) releases
  * everything still waiting.
  *
  * The core (slots, reply, deadline) is public so that unit tests can drive
@@ -43,8 +44,9 @@ int execgate_update(struct sensor *s);
 void execgate_stop(struct sensor *s);
 
 /*
- * execgate_healthy - false when the gate's reader (its watchdog) has not
- * woken for seconds, or an event has waited seconds past its deadline.
+ * execgate_healthy - false when the gate's watchdog has not woken for
+ * seconds, the gate thread has been stuck in one batch for seconds, or an
+ * event has waited seconds past its deadline.
  * The main loop withholds systemd's WATCHDOG=1 then, so a stuck gate gets
  * the daemon killed, and the kernel releases every waiting exec.
  */
@@ -104,7 +106,7 @@ struct execgate_core {
 	int fanfd;
 	uint64_t deadline_ns;
 	uint32_t default_response;	/* FAN_ALLOW, or FAN_DENY if fail-closed */
-	unsigned int cursor;		/* reader: where to look for a free slot */
+	unsigned int cursor;		/* gate thread: where to look for a free slot */
 	struct execgate_slot slots[EXECGATE_SLOTS];
 	struct execgate_counters c;
 };
@@ -113,7 +115,7 @@ void execgate_core_init(struct execgate_core *core, int fanfd, uint64_t deadline
 			bool fail_closed);
 /*
  * execgate_core_add - register event @fd of @pid received at @now_ns.
- * Reader thread only.  Returns the slot index and its state word in
+ * Gate thread only.  Returns the slot index and its state word in
  * @word, or -ENOSPC (the caller answers at once).
  */
 int execgate_core_add(struct execgate_core *core, int fd, pid_t pid, uint64_t now_ns,
