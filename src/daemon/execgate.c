@@ -338,6 +338,68 @@ static bool own_binary(const struct execgate *g, const char *path, size_t len)
 	return len > sizeof(libexec) - 1 && memcmp(path, libexec, sizeof(libexec) - 1) == 0;
 }
 
+/* Parse "Key:\tA\tB..." of /proc/PID/status: the first two numbers. */
+static bool status_ids(const char *buf, const char *key, unsigned long *a, unsigned long *b)
+{
+	const char *p = strstr(buf, key);
+	char *end;
+
+	if (!p)
+		return false;
+	*a = strtoul(p + strlen(key), &end, 10);
+	*b = strtoul(end, NULL, 10);
+	return end != p + strlen(key);
+}
+
+/*
+ * A caller the process table has not seen yet: a child that execs right
+ * after its fork (posix_spawn, vfork) is usually ahead of the main loop.
+ * Its ids and parent come from one read of /proc/PID/status into a stack
+ * buffer, the rest (cwd, cgroup, container, user name if the uid is the
+ * same) from the parent it inherited them from at fork; a change between
+ * fork and exec (chdir, a cgroup move) is not seen.  Deciding with the ids
+ * unknown would let `uid == 1000` fail to match a fast spawn.  Returns the
+ * parent's snapshot (a reference) filled into @pi, or NULL.
+ */
+static struct proc_info *fresh_proc(struct execgate *g, struct proc_info *pi, pid_t pid)
+{
+	char path[64], buf[2048];
+	unsigned long uid, euid, gid, egid, ppid, unused;
+	struct proc_info *parent;
+	ssize_t n;
+	int fd;
+
+	atomic_fetch_add(&g->core.c.table_misses, 1);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if (!status_ids(buf, "\nUid:", &uid, &euid) || !status_ids(buf, "\nGid:", &gid, &egid) ||
+	    !status_ids(buf, "\nPPid:", &ppid, &unused))
+		return NULL;
+	pi->uid = (uid_t)uid;
+	pi->euid = (uid_t)euid;
+	pi->gid = (gid_t)gid;
+	pi->egid = (gid_t)egid;
+	pi->ppid = (pid_t)ppid;
+	parent = proctable_lookup(g->s->proctable, (pid_t)ppid);
+	if (!parent)
+		return NULL;
+	pi->parent = parent;
+	pi->cwd = parent->cwd;
+	pi->comm = parent->comm;
+	pi->user = parent->uid == pi->uid ? parent->user : NULL;
+	pi->cgroup = parent->cgroup;
+	pi->container_id = parent->container_id;
+	pi->container_runtime = parent->container_runtime;
+	return parent;
+}
+
 /* The stack event a decision is made on: the calling process as the
  * process table knows it, with the binary it is about to run.  Its
  * arguments are not known before the exec: programArgs is absent. */
@@ -350,8 +412,12 @@ static void stack_proc(struct proc_info *pi, const struct proc_info *lk, pid_t p
 	pi->exe.data = path;
 	pi->exe.len = len;
 	pi->exe_from_fanotify = true;
-	if (!lk)
+	if (!lk) {
+		/* unknown, not root, until fresh_proc() reads them */
+		pi->uid = pi->euid = (uid_t)-1;
+		pi->gid = pi->egid = (gid_t)-1;
 		return;
+	}
 	pi->ppid = lk->ppid;
 	pi->uid = lk->uid;
 	pi->euid = lk->euid;
@@ -388,29 +454,14 @@ static const struct policy *evaluate(struct execgate *g, const struct gate_snap 
 	return NULL;
 }
 
-/* A file policy's denial: the process is the caller as the table knows
- * it (what the policy saw), the file is the binary. */
-static int denied_by_file(struct event *ev, const struct proc_info *stack,
-			  struct proc_info *lk)
-{
-	ev->pid = ev->tid = stack->pid;
-	ev->ppid = stack->ppid;
-	ev->uid = stack->uid;
-	ev->proc = proc_info_get(lk);
-	return bytes_set(&ev->path, stack->exe.data, stack->exe.len);
-}
-
-/* A program policy's denial: the process as the policy saw it, with the
- * binary as its exe (a copy: @stack lives on the gate thread's stack). */
-static int denied_by_program(struct event *ev, const struct proc_info *stack)
+/* A copy of the process as the policy saw it (@stack lives on the gate
+ * thread's stack); with its exe when @with_exe. */
+static int copy_stack(struct event *ev, const struct proc_info *stack, bool with_exe)
 {
 	struct proc_info *pi = proc_info_new();
 
 	if (!pi)
 		return -ENOMEM;
-	ev->pid = ev->tid = stack->pid;
-	ev->ppid = stack->ppid;
-	ev->uid = stack->uid;
 	*pi = *stack;
 	pi->refcount = 1;
 	pi->exe = (struct bytes){ 0 };
@@ -418,8 +469,7 @@ static int denied_by_program(struct event *ev, const struct proc_info *stack)
 	pi->comm = pi->user = pi->cgroup = pi->container_id = pi->container_runtime = NULL;
 	pi->parent = proc_info_get(stack->parent);
 	ev->proc = pi;	/* event_free() puts it */
-	if (bytes_set(&ev->path, stack->exe.data, stack->exe.len) ||
-	    bytes_set(&pi->exe, stack->exe.data, stack->exe.len) ||
+	if ((with_exe && bytes_set(&pi->exe, stack->exe.data, stack->exe.len)) ||
 	    (stack->cwd.data && bytes_set(&pi->cwd, stack->cwd.data, stack->cwd.len)))
 		return -ENOMEM;
 	if ((stack->user && !(pi->user = strdup(stack->user))) ||
@@ -432,16 +482,44 @@ static int denied_by_program(struct event *ev, const struct proc_info *stack)
 	return 0;
 }
 
+/* A file policy's denial: the process is the caller as the table knows
+ * it (what the policy saw; built from /proc and its parent if the table
+ * had not seen it yet), the file is the binary. */
+static int denied_by_file(struct event *ev, const struct proc_info *stack,
+			  const struct proc_info *caller, struct proc_info *lk)
+{
+	ev->pid = ev->tid = stack->pid;
+	ev->ppid = stack->ppid;
+	ev->uid = stack->uid;
+	if (lk)
+		ev->proc = proc_info_get(lk);
+	else if (copy_stack(ev, caller, true))
+		return -ENOMEM;
+	return bytes_set(&ev->path, stack->exe.data, stack->exe.len);
+}
+
+/* A program policy's denial: the process as the policy saw it, with the
+ * binary as its exe. */
+static int denied_by_program(struct event *ev, const struct proc_info *stack)
+{
+	ev->pid = ev->tid = stack->pid;
+	ev->ppid = stack->ppid;
+	ev->uid = stack->uid;
+	if (copy_stack(ev, stack, true))
+		return -ENOMEM;
+	return bytes_set(&ev->path, stack->exe.data, stack->exe.len);
+}
+
 /* After the answer: hand the denied exec to the pipeline for its alert. */
 static void report_denied(struct execgate *g, const struct gate_snap *sn,
 			  const struct policy *p, const struct proc_info *stack,
-			  struct proc_info *lk)
+			  const struct proc_info *caller, struct proc_info *lk)
 {
 	struct event *ev = event_new(EVENT_EXEC_DENIED);
 
 	if (!ev)
 		goto fail;
-	if (p->type == POLICY_FILE ? denied_by_file(ev, stack, lk) :
+	if (p->type == POLICY_FILE ? denied_by_file(ev, stack, caller, lk) :
 				     denied_by_program(ev, stack))
 		goto fail;
 	ev->gate_set = policy_set_get(sn->ps);
@@ -459,7 +537,7 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 	struct execgate_slot *sl = &g->core.slots[re->idx];
 	char link[64], path[PATH_MAX];
 	const struct policy *hit = NULL;
-	struct proc_info *lk = NULL, pi;
+	struct proc_info *lk = NULL, *fresh_parent = NULL, *caller, pi, fresh_caller;
 	struct event ev, fev;
 	ssize_t n;
 	pid_t pid;
@@ -491,6 +569,21 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 		goto answer;
 	}
 	stack_proc(&pi, lk, pid, path, (size_t)n);
+	caller = lk;
+	if (!lk) {
+		fresh_parent = fresh_proc(g, &pi, pid);
+		if (pi.ppid == g->s->self_pid ||
+		    (fresh_parent && fresh_parent->exe.data &&
+		     own_binary(g, fresh_parent->exe.data, fresh_parent->exe.len))) {
+			atomic_fetch_add(&g->core.c.self_allowed, 1);
+			goto answer;
+		}
+		/* the caller still runs what it inherited from its parent */
+		fresh_caller = pi;
+		fresh_caller.exe = fresh_parent ? fresh_parent->exe : (struct bytes){ 0 };
+		fresh_caller.exe_from_fanotify = false;
+		caller = &fresh_caller;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.type = EVENT_PROC_EXEC;
 	ev.pid = ev.tid = pid;
@@ -500,7 +593,7 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 	fev.type = EVENT_EXEC_OPEN;
 	fev.pid = fev.tid = pid;
 	fev.path = pi.exe;
-	fev.proc = lk;
+	fev.proc = caller;
 	hit = evaluate(g, sn, &ev, &fev);
 answer:
 	atomic_fetch_add(&g->core.c.decisions, 1);
@@ -510,8 +603,9 @@ answer:
 		hit = NULL;
 	}
 	if (hit)
-		report_denied(g, sn, hit, &pi, lk);
+		report_denied(g, sn, hit, &pi, caller, lk);
 	proc_info_put(lk);
+	proc_info_put(fresh_parent);
 }
 
 /* The test knob's stall; a stop cuts it short so shutdown stays quick. */
@@ -956,6 +1050,7 @@ void execgate_status(struct sensor *s, json_t *st)
 	CNT("replyErrors", reply_errors);
 	CNT("readErrors", read_errors);
 	CNT("staleDecisions", stale);
+	CNT("tableMisses", table_misses);
 #undef CNT
 	json_object_set_new(o, "denyPolicies", json_integer((json_int_t)g->snap->n));
 	json_object_set_new(o, "paths", json_integer((json_int_t)g->paths.n));

@@ -98,6 +98,7 @@ struct execgate_counters {
 	atomic_uint_fast64_t reply_errors;
 	atomic_uint_fast64_t read_errors;
 	atomic_uint_fast64_t stale;	/* decisions dropped: already answered */
+	atomic_uint_fast64_t table_misses;	/* caller read from /proc: not in the table yet */
 	atomic_uint_fast64_t max_ns;
 	atomic_uint_fast64_t lat[EXECGATE_LAT_BUCKETS];
 };
