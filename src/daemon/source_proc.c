@@ -454,21 +454,39 @@ static void drain_netlink(struct proc_source *ps)
 	}
 }
 
+/*
+ * With the connector open, the exec-open group is not polled: every exec
+ * drains it before its event is pushed (see the Overview), so waking for
+ * each exec-open as well would only add a wake-up per exec.  What no exec
+ * event follows (an execve that failed after opening its binary) is read
+ * by the drain at the next exec, or at the latest FAN_IDLE_DRAIN_MS later,
+ * so the queue, and the files its events pin, stay small.
+ */
+#define FAN_IDLE_DRAIN_MS	1000
+
 static void *proc_thread(void *arg)
 {
 	struct proc_source *ps = arg;
+	bool fan_polled = ps->nlfd < 0;
 	struct pollfd pfd[3] = {
 		{ .fd = ps->wakefd, .events = POLLIN },
 		{ .fd = ps->nlfd, .events = POLLIN },
-		{ .fd = ps->fanfd, .events = POLLIN },
+		{ .fd = fan_polled ? ps->fanfd : -1, .events = POLLIN },
 	};
+	bool idle_drain = !fan_polled && ps->fanfd >= 0;
+	uint64_t last_drain = monotonic_ns();
 
 	while (!atomic_load(&ps->s->stopping)) {
-		int n = poll(pfd, 3, -1);	/* negative fds are ignored */
+		int n = poll(pfd, 3, idle_drain ? FAN_IDLE_DRAIN_MS : -1);	/* negative fds are ignored */
 
 		if (n < 0 && errno != EINTR) {
 			log_err("process source: poll: %s", strerror(errno));
 			break;
+		}
+		if (idle_drain && (n == 0 || monotonic_ns() - last_drain >
+					     FAN_IDLE_DRAIN_MS * 1000000ull)) {
+			drain_fanotify(ps);
+			last_drain = monotonic_ns();
 		}
 		if (n <= 0)
 			continue;
