@@ -27,6 +27,14 @@
  * identity).  No pidfd is held per process: proctable_pidfd() opens one on
  * demand and proves it is the same process by its start time, which is
  * as strong and saves three syscalls per process.
+ *
+ * Locking: one thread (the main loop: proctable_apply, proctable_scan) is
+ * the only writer.  It reads the table without the lock, and takes the
+ * lock only around what other threads can see change: linking and
+ * unlinking an entry, growing the buckets, swapping an entry's snapshots.
+ * Readers (the exec gate's decisions, command handlers) take it for every
+ * look.  The slow parts of an update, /proc reads and NSS user lookups,
+ * therefore never hold the lock, and a gated exec never waits behind them.
  */
 #include "proctable.h"
 #include "event.h"
@@ -658,6 +666,7 @@ static void grow(struct proctable *pt)
 
 /* ---- entries ------------------------------------------------------------ */
 
+/* Writer only, like entry_remove() and publish(): they lock for readers. */
 static struct proc_entry *entry_add(struct proctable *pt, pid_t pid)
 {
 	struct proc_entry *e = calloc(1, sizeof(*e));
@@ -666,12 +675,14 @@ static struct proc_entry *entry_add(struct proctable *pt, pid_t pid)
 	if (!e)
 		return NULL;
 	e->pid = pid;
+	pthread_mutex_lock(&pt->lock);
 	if (pt->count >= pt->nbuckets * 2)
 		grow(pt);
 	b = bucket_of(pt, pid);
 	e->next = pt->buckets[b];
 	pt->buckets[b] = e;
 	pt->count++;
+	pthread_mutex_unlock(&pt->lock);
 	return e;
 }
 
@@ -679,15 +690,17 @@ static void entry_remove(struct proctable *pt, struct proc_entry *e)
 {
 	struct proc_entry **pp = &pt->buckets[bucket_of(pt, e->pid)];
 
+	pthread_mutex_lock(&pt->lock);
 	while (*pp && *pp != e)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = e->next;
+	pt->count--;
+	pthread_mutex_unlock(&pt->lock);
 	proc_info_put(e->snap);
 	proc_info_put(e->base);
 	bytes_clear(&e->pending_exe);
 	free(e);
-	pt->count--;
 }
 
 static bool pidfd_exited(int pidfd)
@@ -712,6 +725,24 @@ static int take_pidfd(struct proctable *pt, pid_t pid)
 	return fd < 0 ? -1 : fd;
 }
 
+/* Make @base and @snap (references, consumed) the entry's state. */
+static void swap_snaps(struct proctable *pt, struct proc_entry *e, struct proc_info *base,
+		       struct proc_info *snap)
+{
+	struct proc_info *old_base, *old_snap;
+
+	pthread_mutex_lock(&pt->lock);
+	old_base = e->base;
+	old_snap = e->snap;
+	e->base = base;
+	e->snap = snap;
+	if (base && base->start_time)
+		e->start_time = base->start_time;
+	pthread_mutex_unlock(&pt->lock);
+	proc_info_put(old_base);
+	proc_info_put(old_snap);
+}
+
 /*
  * publish - make @base (a new reference, consumed) the entry's current
  * state.  The event-facing snapshot links the parent's base, never the
@@ -730,12 +761,7 @@ static void publish(struct proctable *pt, struct proc_entry *e, struct proc_info
 	}
 	if (!snap)
 		snap = proc_info_get(base);
-	proc_info_put(e->base);
-	proc_info_put(e->snap);
-	e->base = base;
-	e->snap = snap;
-	if (base->start_time)
-		e->start_time = base->start_time;
+	swap_snaps(pt, e, base, snap);
 }
 
 static void set_user(struct proctable *pt, struct proc_info *pi)
@@ -853,17 +879,17 @@ static void exec_exe(struct proctable *pt, struct proc_entry *e, struct proc_inf
 		pi->exe_dev = e->pending_dev;
 		pi->exe_ino = e->pending_ino;
 		pi->exe_from_fanotify = true;
-		pt->stats.exe_from_fanotify++;
+		__atomic_fetch_add(&pt->stats.exe_from_fanotify, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	pi->exe_from_fanotify = false;
 	pi->exe_dev = 0;
 	pi->exe_ino = 0;
 	if (pi->exe.data) {
-		pt->stats.exe_from_proc++;
+		__atomic_fetch_add(&pt->stats.exe_from_proc, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	pt->stats.exe_unknown++;
+	__atomic_fetch_add(&pt->stats.exe_unknown, 1, __ATOMIC_RELAXED);
 	ev->flags |= EVENT_F_PROC_GONE;
 }
 
@@ -1000,7 +1026,6 @@ static void apply_exec_open(struct proctable *pt, struct event *ev)
  */
 void proctable_apply(struct proctable *pt, struct event *ev)
 {
-	pthread_mutex_lock(&pt->lock);
 	switch (ev->type) {
 	case EVENT_PROC_FORK:
 		apply_fork(pt, ev);
@@ -1027,7 +1052,6 @@ void proctable_apply(struct proctable *pt, struct event *ev)
 			attach(ev, find(pt, ev->pid));
 		break;
 	}
-	pthread_mutex_unlock(&pt->lock);
 }
 
 /* ---- rescan ------------------------------------------------------------- */
@@ -1091,9 +1115,7 @@ static int scan_one(struct proctable *pt, pid_t pid, uint64_t gen, unsigned int 
 	pi->resynced = true;
 	set_user(pt, pi);
 	/* linked to its parent once every process of the scan is known */
-	proc_info_put(e->base);
-	e->base = pi;
-	e->start_time = pi->start_time;
+	swap_snaps(pt, e, pi, proc_info_get(e->snap));
 	e->scan_gen = gen;
 	e->scan_new = true;
 	return 1;
@@ -1123,8 +1145,7 @@ static unsigned int scan_finish(struct proctable *pt, uint64_t gen,
 			if (!e->scan_new)
 				continue;
 			e->scan_new = false;
-			base = e->base;
-			e->base = NULL;
+			base = proc_info_get(e->base);
 			publish(pt, e, base);
 			if (found)
 				found(e->snap, arg);
@@ -1136,7 +1157,7 @@ static unsigned int scan_finish(struct proctable *pt, uint64_t gen,
 /**
  * proctable_scan - (re)read every process under the proc root.
  * @pt: the table
- * @found: called, with the table locked, for each process added
+ * @found: called (on the writer's thread, unlocked) for each process added
  * @arg: passed to @found
  *
  * The first scan seeds the table; later ones are resyncs after loss and
@@ -1150,7 +1171,6 @@ int proctable_scan(struct proctable *pt, proctable_found_fn found, void *arg)
 	uint64_t gen;
 	DIR *dir;
 
-	pthread_mutex_lock(&pt->lock);
 	gen = ++pt->scans;
 	dir = opendir(pt->proc_root);
 	if (!dir) {
@@ -1173,12 +1193,13 @@ int proctable_scan(struct proctable *pt, proctable_found_fn found, void *arg)
 	closedir(dir);
 	gone += scan_finish(pt, gen, found, arg);
 	if (gen > 1) {
+		pthread_mutex_lock(&pt->lock);
 		pt->stats.resyncs++;
 		pt->stats.resync_found += (uint64_t)added;
 		pt->stats.resync_gone += gone;
+		pthread_mutex_unlock(&pt->lock);
 	}
 out:
-	pthread_mutex_unlock(&pt->lock);
 	return rc ? rc : added;
 }
 
@@ -1217,25 +1238,25 @@ int proctable_pidfd(struct proctable *pt, pid_t pid, uint64_t start_time)
 {
 	struct proc_info now = { 0 };
 	struct proc_entry *e;
-	int fd = -ESRCH;
+	bool known;
+	int fd;
 
+	/* The lock only for the table's word; the proof is the pidfd's. */
 	pthread_mutex_lock(&pt->lock);
 	e = find(pt, pid);
-	if (!e || !start_time || e->start_time != start_time)
-		goto out;
+	known = e && start_time && e->start_time == start_time;
+	pthread_mutex_unlock(&pt->lock);
+	if (!known)
+		return -ESRCH;
 	fd = take_pidfd(pt, pid);
-	if (fd < 0) {
-		fd = -ESRCH;
-		goto out;
-	}
+	if (fd < 0)
+		return -ESRCH;
 	if (read_proc(pt->proc_root, pid, RD_STAT, &now) || now.start_time != start_time ||
 	    pidfd_exited(fd)) {
 		close(fd);
 		fd = -ESRCH;
 	}
 	free(now.comm);
-out:
-	pthread_mutex_unlock(&pt->lock);
 	return fd;
 }
 

@@ -40,6 +40,11 @@ struct proctable *proctable_new(const char *proc_root);
 void proctable_free(struct proctable *pt);
 
 /*
+ * One thread (the main loop) is the writer: only it calls proctable_scan()
+ * and proctable_apply().  The queries below may be called from any thread.
+ */
+
+/*
  * proctable_scan - (re)read every process under /proc: add the ones we do
  * not know (calling @found for each, marked resynced), drop entries whose
  * process is gone.  Used to seed the table at start and after event loss.
