@@ -81,11 +81,18 @@
 #define STUCK_NS	(5 * 1000000000ull)	/* execgate_healthy(): no heartbeat */
 
 /* The deny policies of one policy set, pinned as a unit. */
+struct gate_pol {
+	const struct policy *p;
+	uint32_t idx;		/* in ps->policies */
+	bool named;		/* matches only the programs it names */
+	bool sha256;		/* would hash: never evaluated here */
+};
+
 struct gate_snap {
 	int refcount;
 	struct policy_set *ps;
 	size_t n;
-	const struct policy *deny[];
+	struct gate_pol deny[];
 };
 
 /* One filed event of the gate thread's batch. */
@@ -296,9 +303,18 @@ static struct gate_snap *snap_build(struct policy_set *ps)
 	if (!sn)
 		return NULL;
 	sn->refcount = 1;
-	for (size_t i = 0; i < cap; i++)
-		if (gates(ps->policies[i]))
-			sn->deny[n++] = ps->policies[i];
+	for (size_t i = 0; i < cap; i++) {
+		const struct policy *p = ps->policies[i];
+
+		if (!gates(p))
+			continue;
+		sn->deny[n++] = (struct gate_pol){
+			.p = p,
+			.idx = (uint32_t)i,
+			.named = policy_names_programs(p),
+			.sha256 = policy_uses_sha256(p),
+		};
+	}
 	sn->n = n;
 	sn->ps = policy_set_get(ps);
 	return sn;
@@ -434,22 +450,58 @@ static void stack_proc(struct proc_info *pi, const struct proc_info *lk, pid_t p
 	pi->parent = lk->parent;
 }
 
+/* The deny policies an exec of one binary could match, judged from the
+ * binary alone: a policy that names its programs, and not this one, is
+ * out.  Most execs leave none, and are then allowed without a look at
+ * the calling process. */
+struct candidates {
+	const uint32_t *named;	/* policies naming the binary (set indexes) */
+	size_t n_named;
+};
+
+static void candidates_init(struct candidates *c, const struct gate_snap *sn,
+			    const char *path, size_t len)
+{
+	c->n_named = policy_set_exec_named(sn->ps, path, len, &c->named);
+}
+
+static bool candidate(const struct candidates *c, const struct gate_pol *gp)
+{
+	if (!gp->named)
+		return true;
+	for (size_t i = 0; i < c->n_named; i++)
+		if (c->named[i] == gp->idx)
+			return true;
+	return false;
+}
+
+static bool any_candidate(const struct candidates *c, const struct gate_snap *sn)
+{
+	for (size_t i = 0; i < sn->n; i++)
+		if (candidate(c, &sn->deny[i]))
+			return true;
+	return false;
+}
+
 /* The first deny policy of @sn that matches: program policies see the
  * exec as @prog, file policies as the exec-open @file. */
 static const struct policy *evaluate(struct execgate *g, const struct gate_snap *sn,
-				     const struct event *prog, const struct event *file)
+				     const struct candidates *c, const struct event *prog,
+				     const struct event *file)
 {
 	for (size_t i = 0; i < sn->n; i++) {
-		const struct policy *p = sn->deny[i];
+		const struct gate_pol *gp = &sn->deny[i];
 
+		if (!candidate(c, gp))
+			continue;
 		/* Hashing is file I/O: not on the gate.  The loader refuses
 		 * sha256 in deny policies; this only guards that promise. */
-		if (policy_uses_sha256(p)) {
+		if (gp->sha256) {
 			atomic_fetch_add(&g->core.c.sha256_skipped, 1);
 			continue;
 		}
-		if (policy_match(p, p->type == POLICY_FILE ? file : prog))
-			return p;
+		if (policy_match(gp->p, gp->p->type == POLICY_FILE ? file : prog))
+			return gp->p;
 	}
 	return NULL;
 }
@@ -538,6 +590,7 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 	char link[64], path[PATH_MAX];
 	const struct policy *hit = NULL;
 	struct proc_info *lk = NULL, *fresh_parent = NULL, *caller, pi, fresh_caller;
+	struct candidates cand;
 	struct event ev, fev;
 	ssize_t n;
 	pid_t pid;
@@ -558,6 +611,11 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 	path[n] = '\0';
 	if (own_binary(g, path, (size_t)n)) {
 		atomic_fetch_add(&g->core.c.self_allowed, 1);
+		goto answer;
+	}
+	candidates_init(&cand, sn, path, (size_t)n);
+	if (!any_candidate(&cand, sn)) {
+		atomic_fetch_add(&g->core.c.by_name, 1);
 		goto answer;
 	}
 	lk = proctable_lookup(g->s->proctable, pid);
@@ -594,7 +652,7 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 	fev.pid = fev.tid = pid;
 	fev.path = pi.exe;
 	fev.proc = caller;
-	hit = evaluate(g, sn, &ev, &fev);
+	hit = evaluate(g, sn, &cand, &ev, &fev);
 answer:
 	atomic_fetch_add(&g->core.c.decisions, 1);
 	if (execgate_core_answer(&g->core, re->idx, re->word, hit ? FAN_DENY : FAN_ALLOW,
@@ -1051,6 +1109,7 @@ void execgate_status(struct sensor *s, json_t *st)
 	CNT("readErrors", read_errors);
 	CNT("staleDecisions", stale);
 	CNT("tableMisses", table_misses);
+	CNT("allowedByName", by_name);
 #undef CNT
 	json_object_set_new(o, "denyPolicies", json_integer((json_int_t)g->snap->n));
 	json_object_set_new(o, "paths", json_integer((json_int_t)g->paths.n));

@@ -99,6 +99,7 @@ struct execgate_counters {
 	atomic_uint_fast64_t read_errors;
 	atomic_uint_fast64_t stale;	/* decisions dropped: already answered */
 	atomic_uint_fast64_t table_misses;	/* caller read from /proc: not in the table yet */
+	atomic_uint_fast64_t by_name;	/* allowed from the binary alone: no policy names it */
 	atomic_uint_fast64_t max_ns;
 	atomic_uint_fast64_t lat[EXECGATE_LAT_BUCKETS];
 };

@@ -1256,6 +1256,24 @@ static size_t eval_merged(const struct policy_set *ps, struct policy_eval_ctx *c
 	return n;
 }
 
+bool policy_names_programs(const struct policy *p)
+{
+	return p->type == POLICY_PROGRAM && by_name(p);
+}
+
+size_t policy_set_exec_named(const struct policy_set *ps, const char *exe, size_t len,
+			     const uint32_t **pol)
+{
+	const struct name_slot *slot = exe ? name_find(ps->index, exe, len) : NULL;
+
+	if (!slot || !slot->name) {
+		*pol = NULL;
+		return 0;
+	}
+	*pol = slot->pol;
+	return slot->n;
+}
+
 size_t policy_set_eval(const struct policy_set *ps, const struct event *ev,
 		       const struct policy **out, size_t max)
 {

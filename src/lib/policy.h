@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event;
 
@@ -102,6 +103,21 @@ bool policy_match(const struct policy *p, const struct event *ev);
  * exec gate does no file I/O, so it does not evaluate such policies).
  */
 bool policy_uses_sha256(const struct policy *p);
+/*
+ * policy_names_programs - whether every match rule of program policy @p
+ * names the programs it can match (programName == or in literals), so
+ * that an exec of any other program cannot match it.
+ */
+bool policy_names_programs(const struct policy *p);
+/*
+ * policy_set_exec_named - the enabled program policies of @ps that name
+ * @exe (of @len bytes), as indexes into ps->policies, in @pol; returns how
+ * many.  With policy_names_programs() this tells, from the binary alone,
+ * which policies an exec could match (the exec gate asks before it looks
+ * up the calling process).
+ */
+size_t policy_set_exec_named(const struct policy_set *ps, const char *exe, size_t len,
+			     const uint32_t **pol);
 /* response_kind_from_name - "kill" ... "script"; -1 if unknown. */
 int response_kind_from_name(const char *name);
 

@@ -5,7 +5,9 @@
  * policy_set_eval() returns exactly the policies, in file order, that a
  * plain scan of the set (enabled, policy_applies, policy_match) returns.
  * Likewise the literal prefilter of =~ rules never changes a result:
- * each rule agrees with regexec() itself on every value tried.
+ * each rule agrees with regexec() itself on every value tried.  And the
+ * exec gate's judgement from the binary alone (policy_names_programs,
+ * policy_set_exec_named) never rules out a policy that matches.
  */
 #include "event.h"
 #include "policy.h"
@@ -190,6 +192,59 @@ START_TEST(test_regex_prefilter_agrees)
 }
 END_TEST
 
+static bool named_for(const struct policy_set *ps, size_t i, const char *exe)
+{
+	const uint32_t *named;
+	size_t n = policy_set_exec_named(ps, exe, strlen(exe), &named);
+
+	for (size_t k = 0; k < n; k++)
+		if (named[k] == i)
+			return true;
+	return false;
+}
+
+/* The gate's candidates: every matching program policy stays one, and
+ * the policies that name their programs are out for any other binary. */
+START_TEST(test_gate_candidates_keep_matches)
+{
+	static const char *const exes[] = {
+		"/usr/bin/wget", "/usr/bin/curl", "/bin/nc", "/bin/ncat", "/bin/a", "/tmp/x",
+		"/usr/bin/id", "/bin/ls", "/usr/bin/wgetx",
+	};
+	static const unsigned uids[] = { 0, 11, 4242 };
+	struct policy_set *ps = load();
+	size_t ruled_out = 0, matches = 0;
+
+	for (size_t i = 0; i < ps->n_policies; i++) {
+		const struct policy *p = ps->policies[i];
+
+		if (!p->enabled || p->type != POLICY_PROGRAM)
+			continue;
+		for (size_t x = 0; x < sizeof(exes) / sizeof(exes[0]); x++) {
+			bool candidate = !policy_names_programs(p) || named_for(ps, i, exes[x]);
+
+			ruled_out += !candidate;
+			for (size_t u = 0; u < sizeof(uids) / sizeof(uids[0]); u++) {
+				struct event *ev = make(EVENT_PROC_EXEC, exes[x], uids[u], NULL);
+
+				if (policy_match(p, ev)) {
+					matches++;
+					ck_assert_msg(candidate, "policy %s matches %s (uid %u) but the "
+						      "gate would rule it out", p->name, exes[x], uids[u]);
+				}
+				event_free(ev);
+			}
+		}
+	}
+	ck_assert_msg(ruled_out > 20, "expected the names to rule out many pairs, saw %zu",
+		      ruled_out);
+	ck_assert_msg(matches > 10, "expected matches to check, saw %zu", matches);
+	ck_assert(policy_names_programs(ps->policies[0]));	/* By Name */
+	ck_assert(!policy_names_programs(ps->policies[4]));	/* Or Not All Names */
+	policy_set_put(ps);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policy_index");
@@ -200,6 +255,7 @@ int main(void)
 	tcase_add_test(tc, test_index_equals_scan);
 	tcase_add_test(tc, test_index_respects_max);
 	tcase_add_test(tc, test_regex_prefilter_agrees);
+	tcase_add_test(tc, test_gate_candidates_keep_matches);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
