@@ -207,6 +207,28 @@ def cmd_report(raw, outpath, metapath):
             detail += ", execs reported %s/%s (worst run)" % (
                 s.get("events_min", "?"), s.get("expected", "?"))
         target(name, ok, detail)
+    # Issue 4: the gate's own cost (the sensor with the gate against the
+    # sensor without it, per round) and the gate alone against fapolicyd.
+    ex = result["workloads"].get("exec", {})
+    per_round = {}
+    for r in rows:
+        if r["workload"] == "exec" and r.get("wall"):
+            per_round.setdefault(r["round"], {})[r["config"]] = r["wall"]
+    gate_cost = [v["senseond-gate"] / v["senseond"] for v in per_round.values()
+                 if "senseond-gate" in v and "senseond" in v]
+    if gate_cost:
+        m = statistics.median(gate_cost)
+        target("exec gate (50 deny rules) <= 1.10x the sensor without it", m <= 1.10,
+               "median %.3fx (%.3f..%.3f) per round; with the sensor %s vs none" % (
+                   m, min(gate_cost), max(gate_cost),
+                   "%.3fx" % ex["senseond-gate"]["ratio_median"]
+                   if "ratio_median" in ex.get("senseond-gate", {}) else "?"))
+    alone, fapo = ex.get("senseond-gateonly", {}), ex.get("fapolicyd", {})
+    if "ratio_median" in alone and "ratio_median" in fapo:
+        target("exec gate alone below fapolicyd (permissive)",
+               alone["ratio_median"] < fapo["ratio_median"],
+               "gate alone %.3fx, fapolicyd %.3fx vs none" % (
+                   alone["ratio_median"], fapo["ratio_median"]))
     idle = meta.get("idle_rss_kb")
     if idle:
         target("senseond idle RSS <= 12 MB", idle <= 12 * 1024,

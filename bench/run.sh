@@ -80,7 +80,7 @@ if [ -z "$SENSEOND_BIN" ]; then
 	SENSEOND_BIN=$(ls -t "$ROOT"/build*/senseond 2>/dev/null | head -n 1)
 fi
 
-EXEC_CONFIGS="none senseond senseond-gate forkstat fatrace auditd fapolicyd none-again"
+EXEC_CONFIGS="none senseond senseond-gate senseond-gateonly forkstat fatrace auditd fapolicyd none-again"
 FILE_CONFIGS="none senseond fatrace auditd fapolicyd none-again"
 if [ -n "$ONLY_CONFIGS" ]; then
 	filter() {
@@ -214,9 +214,10 @@ settle() {
 	done
 }
 
-# sensor_config DIR WATCH [gate]: a private prefix watching WATCH's
+# sensor_config DIR WATCH [gate|gateonly]: a private prefix watching WATCH's
 # filesystem; with "gate", 50 program policies with responseActions
-# [deny] (none matching the workload) and the exec gate on WATCH only
+# [deny] (none matching the workload) and the exec gate on WATCH only;
+# "gateonly" is the gate alone, the sources off (what fapolicyd does)
 sensor_config() {
 	local d=$1 watch=$2 gate=${3:-} i
 	rm -rf "$d"
@@ -236,7 +237,9 @@ watch_paths:
 exec_gate_paths:
   - $watch
 CONF
-	[ "$gate" = gate ] || return 0
+	[ "$gate" = gateonly ] &&
+		printf 'process_source: false\nexec_source: false\nfile_source: false\n' >> "$d/etc/senseond.conf"
+	[ -n "$gate" ] || return 0
 	for i in $(seq 1 50); do
 		printf 'Bench Deny %d:\n  policy: program\n  priority: Low\n  responseActions:\n    - deny\n  rules:\n    - match programName == "/nonexistent/bin/tool%d" and uid != 4242\n    - default ignore\n' \
 			"$i" "$i" > "$d/etc/policy.d/deny$i.yaml"
@@ -255,6 +258,7 @@ start_sensor() {
 	MON_WRAP=$!
 	MON_PID=$(child_of "$MON_WRAP")
 	MON_OUT=$d/log/events.jsonl
+	[ "$gate" = gateonly ] && MON_OUT=	# no events to count
 	for i in $(seq 1 200); do
 		[ -s "$d/run/status.json" ] && return 0
 		alive || break
@@ -374,6 +378,7 @@ start_monitor() {
 	none|none-again) return 0 ;;
 	senseond) start_sensor "$2" ;;
 	senseond-gate) start_sensor "$2" gate ;;
+	senseond-gateonly) start_sensor "$2" gateonly ;;
 	forkstat) start_forkstat "$2" ;;
 	fatrace) start_fatrace "$2" ;;
 	auditd) start_auditd "$2" ;;
