@@ -80,7 +80,7 @@ if [ -z "$SENSEOND_BIN" ]; then
 	SENSEOND_BIN=$(ls -t "$ROOT"/build*/senseond 2>/dev/null | head -n 1)
 fi
 
-EXEC_CONFIGS="none senseond senseond-gate senseond-gateonly forkstat fatrace auditd fapolicyd none-again"
+EXEC_CONFIGS="none senseond senseond-nogate senseond-gate senseond-gateonly forkstat fatrace auditd fapolicyd none-again"
 FILE_CONFIGS="none senseond fatrace auditd fapolicyd none-again"
 if [ -n "$ONLY_CONFIGS" ]; then
 	filter() {
@@ -214,10 +214,12 @@ settle() {
 	done
 }
 
-# sensor_config DIR WATCH [gate|gateonly]: a private prefix watching WATCH's
-# filesystem; with "gate", 50 program policies with responseActions
+# sensor_config DIR WATCH [gate|gateonly|nogate]: a private prefix watching
+# WATCH's filesystem; with "gate", 50 program policies with responseActions
 # [deny] (none matching the workload) and the exec gate on WATCH only;
-# "gateonly" is the gate alone, the sources off (what fapolicyd does)
+# "gateonly" is the gate alone, the sources off (what fapolicyd does);
+# "nogate" the same 50 policies without the deny action (gate off), so
+# that gate/nogate is the gate's own cost
 sensor_config() {
 	local d=$1 watch=$2 gate=${3:-} i
 	rm -rf "$d"
@@ -240,8 +242,10 @@ CONF
 	[ "$gate" = gateonly ] &&
 		printf 'process_source: false\nexec_source: false\nfile_source: false\n' >> "$d/etc/senseond.conf"
 	[ -n "$gate" ] || return 0
+	local actions='  responseActions:\n    - deny\n'
+	[ "$gate" = nogate ] && actions=
 	for i in $(seq 1 50); do
-		printf 'Bench Deny %d:\n  policy: program\n  priority: Low\n  responseActions:\n    - deny\n  rules:\n    - match programName == "/nonexistent/bin/tool%d" and uid != 4242\n    - default ignore\n' \
+		printf "Bench Deny %d:\\n  policy: program\\n  priority: Low\\n$actions  rules:\\n    - match programName == \"/nonexistent/bin/tool%d\" and uid != 4242\\n    - default ignore\\n" \
 			"$i" "$i" > "$d/etc/policy.d/deny$i.yaml"
 	done
 }
@@ -379,6 +383,7 @@ start_monitor() {
 	senseond) start_sensor "$2" ;;
 	senseond-gate) start_sensor "$2" gate ;;
 	senseond-gateonly) start_sensor "$2" gateonly ;;
+	senseond-nogate) start_sensor "$2" nogate ;;
 	forkstat) start_forkstat "$2" ;;
 	fatrace) start_fatrace "$2" ;;
 	auditd) start_auditd "$2" ;;
@@ -454,7 +459,7 @@ run_one() {
 		wall=
 	fi
 	if [ -n "$MON_OUT" ]; then
-		events=$("$PY" "$HERE/analyze.py" count "${cfg%-gate}" "$wl" "$MON_OUT" "$marker" "$BIN/true")
+		events=$("$PY" "$HERE/analyze.py" count "${cfg%%-*}" "$wl" "$MON_OUT" "$marker" "$BIN/true")
 		[ "$events" = null ] && events=
 	fi
 	log "$(printf '%-4s round %d %-10s wall %-9s cpu %-6s hwm %-7s events %s/%s %s' \

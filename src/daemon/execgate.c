@@ -772,6 +772,8 @@ static void *gate_main(void *arg)
 		{ .fd = g->stopfd, .events = POLLIN },
 	};
 
+	pthread_setname_np(pthread_self(), "senseond-gate");	/* top -H, perf */
+
 	for (;;) {
 		int rc = poll(pfd, 2, -1);
 
@@ -831,6 +833,8 @@ static void *watchdog_main(void *arg)
 		{ .fd = g->stopfd, .events = POLLIN },
 	};
 	uint64_t v;
+
+	pthread_setname_np(pthread_self(), "senseond-gatewd");
 
 	for (;;) {
 		int rc = poll(pfd, 2, IDLE_MS);

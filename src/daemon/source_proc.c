@@ -476,6 +476,7 @@ static void *proc_thread(void *arg)
 	bool idle_drain = !fan_polled && ps->fanfd >= 0;
 	uint64_t last_drain = monotonic_ns();
 
+	pthread_setname_np(pthread_self(), "senseond-proc");	/* top -H, perf */
 	while (!atomic_load(&ps->s->stopping)) {
 		int n = poll(pfd, 3, idle_drain ? FAN_IDLE_DRAIN_MS : -1);	/* negative fds are ignored */
 
