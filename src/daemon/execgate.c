@@ -761,6 +761,10 @@ static void serve(struct execgate *g)
 		snap_put(sn);
 		atomic_store(&g->busy_since_ns, 0);
 		arm_watchdog(g, 0);
+		/* Room for another event left: the queue was empty when read,
+		 * and poll() says when it is not (saves a read per exec). */
+		if ((size_t)n + FAN_EVENT_METADATA_LEN <= sizeof(buf))
+			return;
 	}
 }
 
