@@ -13,6 +13,10 @@
 #             exec and file sources off (what fapolicyd does: a gate only)
 #   gate-b    `gate` with the daemon given by --senseond-b (A/B of two
 #             builds in one run; only with --senseond-b)
+#   floor     bench/permfloor.c: a FAN_OPEN_EXEC_PERM group that answers
+#             ALLOW at once, nothing else: the price of the kernel's
+#             permission round trip on this machine, the least any gate
+#             (ours or fapolicyd) can cost
 #   none-again  the baseline again (A/A control: the noise)
 # Rounds interleave the configurations, order reversed every other round.
 # Prints medians, ratios and the gate's p99 decision latency, and appends
@@ -56,6 +60,7 @@ trap 'exit 130' INT TERM
 mkdir -p "$D/gate" "$D/bin" "$D/state" "$D/log" "$D/run"
 mount -t tmpfs -o size=32m,mode=755 senseon-gatebench "$D/gate" || exit 1
 cc -O2 -o "$D/bin/execstorm" "$HERE/execstorm.c" || exit 1
+cc -O2 -o "$D/bin/permfloor" "$HERE/permfloor.c" || exit 1
 cc -O2 -static -o "$D/gate/true" "$HERE/true.c" 2>/dev/null || cc -O2 -o "$D/gate/true" "$HERE/true.c" || exit 1
 
 policies() {	# policies DIR deny|nodeny: 50 program policies, none matching
@@ -98,6 +103,13 @@ CONF
 }
 stop() { kill -TERM "$DPID"; wait "$DPID" 2>/dev/null; DPID=; }
 
+start_floor() {
+	timeout -s KILL 600 "$D/bin/permfloor" "$D/gate" > "$D/floor.out" &
+	DPID=$!
+	for _ in $(seq 200); do grep -q ready "$D/floor.out" 2>/dev/null && return 0; sleep 0.05; done
+	echo "permfloor did not start" >&2; exit 1
+}
+
 # storm -> "WALL_S P50_US" (p50_us: the median fork+exec+wait, robust to
 # bursts of noise from the rest of a shared machine)
 storm() { "$D/bin/execstorm" -n "$EXECS" "$D/gate/true" | sed -n 's/.*wall=\([0-9.]*\).*p50_us=\([0-9.]*\).*/\1 \2/p' | head -1; }
@@ -105,6 +117,7 @@ storm() { "$D/bin/execstorm" -n "$EXECS" "$D/gate/true" | sed -n 's/.*wall=\([0-
 run_one() {	# run_one CONFIG -> appends "CONFIG SECONDS [P99US]"
 	case $1 in
 	none|none-again) echo "$1 $(storm)" ;;
+	floor) start_floor; echo "$1 $(storm)"; stop ;;
 	nogate) start "$D/pol-nodeny"; echo "$1 $(storm)"; stop ;;
 	gate|gateonly|gate-b)
 		case $1 in
@@ -118,7 +131,7 @@ run_one() {	# run_one CONFIG -> appends "CONFIG SECONDS [P99US]"
 	esac
 }
 
-CONFIGS=(none nogate gate gateonly)
+CONFIGS=(none floor nogate gate gateonly)
 [ -n "$SENSEOND_B" ] && CONFIGS+=(gate-b)
 CONFIGS+=(none-again)
 for r in $(seq 1 "$ROUNDS"); do
@@ -149,7 +162,8 @@ lines = [f"exec storm: {execs} x fork+exec(static true)+wait on a gated tmpfs, {
          "round's median fork+exec+wait", "",
          "| configuration | wall s (median) | range s | wall vs none | one exec us | one exec vs none | one exec vs nogate |",
          "|---|---|---|---|---|---|---|"]
-for k in [c for c in ("none", "nogate", "gate", "gateonly", "gate-b", "none-again") if c in t]:
+for k in [c for c in ("none", "floor", "nogate", "gate", "gateonly", "gate-b", "none-again")
+          if c in t]:
     lines.append(f"| {k} | {med[k]:.3f} | {min(t[k]):.3f}..{max(t[k]):.3f} | "
                  f"{med[k] / base:.3f}x | {lmed[k]:.1f} | {lmed[k] / lmed['none']:.3f}x | "
                  f"{lmed[k] / lmed['nogate']:.3f}x |")
