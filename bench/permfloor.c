@@ -13,6 +13,7 @@
  *
  * Usage: permfloor MOUNT
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
