@@ -29,7 +29,7 @@
  *            costs one timer syscall and one watchdog wake-up per deadline
  *            period, not per exec: on a VM each timer (re)programming is
  *            an exit to the hypervisor, and arming and disarming per batch
- *            cost ~20 us per exec.
+ *            cost ~30 us per exec.
  *            It only ever polls, reads, writes and closes, so nothing it
  *            does can wait on an exec.
  *
