@@ -13,10 +13,12 @@
 #             exec and file sources off (what fapolicyd does: a gate only)
 #   gate-b    `gate` with the daemon given by --senseond-b (A/B of two
 #             builds in one run; only with --senseond-b)
-#   floor     bench/permfloor.c: a FAN_OPEN_EXEC_PERM group that answers
-#             ALLOW at once, nothing else: the price of the kernel's
-#             permission round trip on this machine, the least any gate
-#             (ours or fapolicyd) can cost
+#   floor     bench/permfloor.c -f -p: a FAN_OPEN_EXEC_PERM filesystem
+#             mark whose responder reads each binary's path from
+#             /proc/self/fd and answers ALLOW, nothing else: the kernel's
+#             permission round trip plus the one lookup every gate that
+#             matches program names needs (fapolicyd does the same), the
+#             least such a gate can cost on this machine
 #   none-again  the baseline again (A/A control: the noise)
 # Rounds interleave the configurations, order reversed every other round.
 # Prints medians, ratios and the gate's p99 decision latency, and appends
@@ -104,7 +106,7 @@ CONF
 stop() { kill -TERM "$DPID"; wait "$DPID" 2>/dev/null; DPID=; }
 
 start_floor() {
-	timeout -s KILL 600 "$D/bin/permfloor" "$D/gate" > "$D/floor.out" &
+	timeout -s KILL 600 "$D/bin/permfloor" -f -p "$D/gate" > "$D/floor.out" &
 	DPID=$!
 	for _ in $(seq 200); do grep -q ready "$D/floor.out" 2>/dev/null && return 0; sleep 0.05; done
 	echo "permfloor did not start" >&2; exit 1

@@ -11,13 +11,18 @@
  * or SIGINT; closing the group (also on SIGKILL) releases every waiting
  * exec.  Prints "ready" on stdout once the mark is in place.
  *
- * Usage: permfloor MOUNT
+ * Usage: permfloor [-f] [-p] MOUNT
+ *   -f  a filesystem mark (as senseond's gate) instead of a mount mark
+ *   -p  read each binary's path from /proc/self/fd, as any gate that
+ *       matches program names must
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/fanotify.h>
@@ -26,13 +31,23 @@
 
 int main(int argc, char **argv)
 {
-	char buf[4096] __attribute__((aligned(8)));
+	char buf[4096] __attribute__((aligned(8))), link[64], path[PATH_MAX];
+	unsigned int mark = FAN_MARK_MOUNT;
+	bool read_path = false;
 	struct pollfd pfd[2];
 	sigset_t mask;
-	int fan;
+	int fan, c;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: permfloor MOUNT\n");
+	while ((c = getopt(argc, argv, "fp")) != -1) {
+		switch (c) {
+		case 'f': mark = FAN_MARK_FILESYSTEM; break;
+		case 'p': read_path = true; break;
+		default: goto usage;
+		}
+	}
+	if (optind != argc - 1) {
+usage:
+		fprintf(stderr, "usage: permfloor [-f] [-p] MOUNT\n");
 		return 2;
 	}
 	sigemptyset(&mask);
@@ -41,9 +56,9 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
 			    O_RDONLY | O_CLOEXEC | O_LARGEFILE);
-	if (fan < 0 || fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC_PERM,
-				     AT_FDCWD, argv[1]) < 0) {
-		fprintf(stderr, "permfloor: %s: %s\n", argv[1], strerror(errno));
+	if (fan < 0 || fanotify_mark(fan, FAN_MARK_ADD | mark, FAN_OPEN_EXEC_PERM,
+				     AT_FDCWD, argv[optind]) < 0) {
+		fprintf(stderr, "permfloor: %s: %s\n", argv[optind], strerror(errno));
 		return 1;
 	}
 	pfd[0] = (struct pollfd){ .fd = fan, .events = POLLIN };
@@ -63,6 +78,9 @@ int main(int argc, char **argv)
 
 				if (m->fd < 0)
 					continue;
+				snprintf(link, sizeof(link), "/proc/self/fd/%d", m->fd);
+				if (read_path && readlink(link, path, sizeof(path)) < 0)
+					perror("permfloor: readlink");
 				if (write(fan, &r, sizeof(r)) != sizeof(r))
 					perror("permfloor: answer");
 				close(m->fd);
