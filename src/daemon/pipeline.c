@@ -169,11 +169,27 @@ void pipeline_reload(struct sensor *s)
 	execgate_update(s);
 }
 
+/* The sensor starting its own script worker (the pyrunner zygote): not an
+ * alert, wherever the worker is installed (a build tree under /tmp would
+ * otherwise trip "Execution From Temporary Directory" at every start).
+ * What the scripts then run is evaluated as usual. */
+static bool own_worker_exec(const struct sensor *s, const struct event *ev)
+{
+	const struct proc_info *pi = ev->proc;
+	const char *worker = s->cfg.pyrunner_path;
+
+	return ev->type == EVENT_PROC_EXEC && pi && pi->ppid == s->self_pid && worker &&
+	       pi->exe.data && pi->exe.len == strlen(worker) &&
+	       memcmp(pi->exe.data, worker, pi->exe.len) == 0;
+}
+
 static void raise_alerts(struct sensor *s, const struct event *ev)
 {
 	const struct policy *hits[MAX_MATCHES];
 	size_t n;
 
+	if (own_worker_exec(s, ev))
+		return;
 	if (ev->type == EVENT_EXEC_DENIED) {
 		/* The gate already decided, with the set it had pinned: alert
 		 * for that policy only (the exec never happened, so no exec
