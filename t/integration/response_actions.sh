@@ -113,11 +113,12 @@ note "quarantine: ok"
 [ -n "$CG2" ] || { note "no cgroup2 mount: kill-container skipped"; exit 77; }
 cg="$CG2/senseon-test-$$"
 mkdir "$cg" || skip "cannot create a cgroup under $CG2"
-add_cleanup "rmdir '$cg' 2>/dev/null"
 # a shell in the cgroup starts the "container": new PID namespace, ctr-test in it
 sh -c "echo \$\$ > '$cg/cgroup.procs' && exec unshare --pid --fork '$W/bin/ctr-test' 30" &
 ctr=$!
 add_cleanup "kill -KILL $ctr 2>/dev/null"
+# after the kill (hooks run in order), and again while the exits finish
+add_cleanup "for i in \$(seq 50); do rmdir '$cg' 2>/dev/null && break; sleep 0.1; done"
 wait_alert "e['name'] == 'Kill Container Test' and any(m['action_type'] == 'kill-container' and m['action_result'] == 'success' for m in $(resp))" >/dev/null ||
 	fail "expected kill-container success; alerts: $(tail -n 1 "$(alerts)")"
 rc=0; wait "$ctr" || rc=$?
