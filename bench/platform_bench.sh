@@ -21,7 +21,6 @@ ALERTS=${2:-5000}
 . "$top_srcdir/t/integration/lib.sh"
 . "$top_srcdir/t/platform/lib.sh"
 SENSOR_TIMEOUT=900
-ctl() { "$SENSEONCTL" -c "$T/etc/senseond.conf" "$@"; }
 W="$T/work"
 mkdir -p "$W" "$T/bin"
 FILE="$W/data.bin"
@@ -117,21 +116,15 @@ rm -f "$W/got.bin" "$FILE"
 platform_down
 : > "$REC/received.jsonl"
 cp /usr/bin/sleep "$T/bin/alertme"
-c0=$(ctl --json status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["platform"]["outbox"]["commits"])')
-pids=()
-for ((i = 0; i < ALERTS; i++)); do
-	"$T/bin/alertme" 0.2 &
-	pids+=($!)
-	[ ${#pids[@]} = 100 ] && { wait "${pids[@]}"; pids=(); }
-done
-[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
+c0=$(outbox commits)
+run_alertme "$ALERTS"
 for _ in $(seq 600); do
-	p=$(ctl --json status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["platform"]["outbox"]["pending"])')
+	p=$(outbox pending)
 	[ "$p" -ge "$ALERTS" ] && break
 	sleep 0.1
 done
 [ "$p" -ge "$ALERTS" ] || note "only $p of $ALERTS alerts reached the outbox (the sensor missed execs)"
-c1=$(ctl --json status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["platform"]["outbox"]["commits"])')
+c1=$(outbox commits)
 platform_up
 for _ in $(seq 600); do
 	n=$(count_received "e['type'] == 'alert'")

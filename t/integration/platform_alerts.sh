@@ -28,24 +28,12 @@ Platform Test Alert:
     - default ignore
 YAML
 ctl() { "$SENSEONCTL" -c "$T/etc/senseond.conf" "$@"; }
-# outbox FIELD: the daemon's platform.outbox.FIELD from senseonctl status
-outbox() {
-	ctl --json status 2>/dev/null | "$PY" -c 'import json,sys
-print(json.loads(sys.stdin.read())["platform"]["outbox"][sys.argv[1]])' "$1"
-}
 # raise N: run the matched program N times, wait until N more alerts are written
 raise() {
 	local before after i
 	before=$(grep -c alertme "$T/log/alerts.jsonl" 2>/dev/null || true)
 	before=${before:-0}
-	local pids=()
-	for ((i = 0; i < $1; i++)); do
-		"$T/bin/alertme" 0.2 &
-		pids+=($!)
-		# only our own children, never the daemon's `timeout`
-		[ ${#pids[@]} = 100 ] && { wait "${pids[@]}"; pids=(); }
-	done
-	[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
+	run_alertme "$1"
 	for i in $(seq 200); do
 		after=$(grep -c alertme "$T/log/alerts.jsonl" 2>/dev/null || true)
 		[ "${after:-0}" -ge $((before + $1)) ] && return 0

@@ -55,6 +55,23 @@ received() {
 count_received() {
 	"$PY" "$top_srcdir/t/integration/jsonwait.py" --count "$REC/received.jsonl" "$1" 0
 }
+# outbox FIELD: the daemon's platform.outbox.FIELD from senseonctl status
+outbox() {
+	"$SENSEONCTL" -c "$T/etc/senseond.conf" --json status 2>/dev/null | "$PY" -c 'import json,sys
+print(json.loads(sys.stdin.read())["platform"]["outbox"][sys.argv[1]])' "$1"
+}
+# run_alertme N: run $T/bin/alertme (a copy of sleep that a test policy
+# matches) N times, 100 at a time, and wait for them all: our own
+# children only, never the daemon's `timeout`
+run_alertme() {
+	local i pids=()
+	for ((i = 0; i < $1; i++)); do
+		"$T/bin/alertme" 0.2 &
+		pids+=($!)
+		[ ${#pids[@]} = 100 ] && { wait "${pids[@]}"; pids=(); }
+	done
+	[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
+}
 # audited PYEXPR [SECONDS]: wait for an audit record
 audited() {
 	"$PY" "$top_srcdir/t/integration/jsonwait.py" "$T/log/audit.jsonl" "$1" "${2:-10}"
