@@ -359,56 +359,25 @@ static bool own_binary(const struct execgate *g, const char *path, size_t len)
 	return len > sizeof(libexec) - 1 && memcmp(path, libexec, sizeof(libexec) - 1) == 0;
 }
 
-/* Parse "Key:\tA\tB..." of /proc/PID/status: the first two numbers. */
-static bool status_ids(const char *buf, const char *key, unsigned long *a, unsigned long *b)
-{
-	const char *p = strstr(buf, key);
-	char *end;
-
-	if (!p)
-		return false;
-	*a = strtoul(p + strlen(key), &end, 10);
-	*b = strtoul(end, NULL, 10);
-	return end != p + strlen(key);
-}
-
 /*
  * A caller the process table has not seen yet: a child that execs right
  * after its fork (posix_spawn, vfork) is usually ahead of the main loop.
- * Its ids and parent come from one read of /proc/PID/status into a stack
- * buffer, the rest (cwd, cgroup, container, user name if the uid is the
- * same) from the parent it inherited them from at fork; a change between
- * fork and exec (chdir, a cgroup move) is not seen.  Deciding with the ids
+ * Its ids and parent come from one read of /proc/PID/status
+ * (proctable_read_ids, no allocation), the rest (cwd, cgroup, container,
+ * user name if the uid is the same) from the parent it inherited them
+ * from at fork; a change between fork and exec (chdir, a cgroup move) is
+ * not seen.  Deciding with the ids
  * unknown would let `uid == 1000` fail to match a fast spawn.  Returns the
  * parent's snapshot (a reference) filled into @pi, or NULL.
  */
 static struct proc_info *fresh_proc(struct execgate *g, struct proc_info *pi, pid_t pid)
 {
-	char path[64], buf[2048];
-	unsigned long uid, euid, gid, egid, ppid, unused;
 	struct proc_info *parent;
-	ssize_t n;
-	int fd;
 
 	atomic_fetch_add(&g->core.c.table_misses, 1);
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proctable_read_ids(g->s->proctable, pid, pi))
 		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	if (!status_ids(buf, "\nUid:", &uid, &euid) || !status_ids(buf, "\nGid:", &gid, &egid) ||
-	    !status_ids(buf, "\nPPid:", &ppid, &unused))
-		return NULL;
-	pi->uid = (uid_t)uid;
-	pi->euid = (uid_t)euid;
-	pi->gid = (gid_t)gid;
-	pi->egid = (gid_t)egid;
-	pi->ppid = (pid_t)ppid;
-	parent = proctable_lookup(g->s->proctable, (pid_t)ppid);
+	parent = proctable_lookup(g->s->proctable, pi->ppid);
 	if (!parent)
 		return NULL;
 	pi->parent = parent;
@@ -624,28 +593,22 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 		goto answer;
 	}
 	lk = proctable_lookup(g->s->proctable, pid);
-	if (lk && (lk->ppid == g->s->self_pid ||
-		   (lk->exe.data && own_binary(g, lk->exe.data, lk->exe.len)))) {
-		/* our own children, and script workers (forks of the
-		 * pyrunner) starting what their scripts run */
-		atomic_fetch_add(&g->core.c.self_allowed, 1);
-		goto answer;
-	}
 	stack_proc(&pi, lk, pid, path, (size_t)n);
 	caller = lk;
 	if (!lk) {
 		fresh_parent = fresh_proc(g, &pi, pid);
-		if (pi.ppid == g->s->self_pid ||
-		    (fresh_parent && fresh_parent->exe.data &&
-		     own_binary(g, fresh_parent->exe.data, fresh_parent->exe.len))) {
-			atomic_fetch_add(&g->core.c.self_allowed, 1);
-			goto answer;
-		}
 		/* the caller still runs what it inherited from its parent */
 		fresh_caller = pi;
 		fresh_caller.exe = fresh_parent ? fresh_parent->exe : (struct bytes){ 0 };
 		fresh_caller.exe_from_fanotify = false;
 		caller = &fresh_caller;
+	}
+	/* our own children, and script workers (forks of the pyrunner)
+	 * starting what their scripts run */
+	if (caller->ppid == g->s->self_pid ||
+	    (caller->exe.data && own_binary(g, caller->exe.data, caller->exe.len))) {
+		atomic_fetch_add(&g->core.c.self_allowed, 1);
+		goto answer;
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.type = EVENT_PROC_EXEC;
@@ -692,19 +655,30 @@ static void answer_now(struct execgate *g, int fd, uint32_t response,
 
 /* File one event in a slot for the watchdog; false if it was answered
  * on the spot (the sensor's own, or no free slot). */
+/* What needs no decision, done at once (by either thread): true if @m
+ * was closed or answered here. */
+static bool settled_at_once(struct execgate *g, const struct fanotify_event_metadata *m)
+{
+	if (m->fd < 0)
+		return true;	/* FAN_Q_OVERFLOW cannot happen: unlimited queue */
+	if (!(m->mask & FAN_OPEN_EXEC_PERM)) {
+		close(m->fd);
+		return true;
+	}
+	if (m->pid == g->s->self_pid) {
+		answer_now(g, m->fd, FAN_ALLOW, &g->core.c.self_allowed);
+		return true;
+	}
+	return false;
+}
+
 static bool file_event(struct execgate *g, const struct fanotify_event_metadata *m,
 		       uint64_t now, struct filed *f)
 {
 	int idx;
 
-	if (!(m->mask & FAN_OPEN_EXEC_PERM)) {
-		close(m->fd);
+	if (settled_at_once(g, m))
 		return false;
-	}
-	if (m->pid == g->s->self_pid) {
-		answer_now(g, m->fd, FAN_ALLOW, &g->core.c.self_allowed);
-		return false;
-	}
 	idx = execgate_core_add(&g->core, m->fd, m->pid, now, &f->word);
 	if (idx < 0) {
 		answer_now(g, m->fd, g->core.default_response, &g->core.c.overflow);
@@ -755,8 +729,6 @@ static void serve(struct execgate *g)
 				atomic_fetch_add(&g->core.c.read_errors, 1);
 				break;
 			}
-			if (m->fd < 0)
-				continue;	/* FAN_Q_OVERFLOW cannot happen: unlimited queue */
 			if (file_event(g, m, now, &batch[nb]))
 				nb++;
 		}
@@ -824,13 +796,7 @@ static void drain_default(struct execgate *g)
 				atomic_fetch_add(&g->core.c.read_errors, 1);
 				return;
 			}
-			if (m->fd < 0)
-				continue;
-			if (!(m->mask & FAN_OPEN_EXEC_PERM))
-				close(m->fd);
-			else if (m->pid == g->s->self_pid)
-				answer_now(g, m->fd, FAN_ALLOW, &g->core.c.self_allowed);
-			else
+			if (!settled_at_once(g, m))
 				answer_now(g, m->fd, g->core.default_response, &g->core.c.deadline);
 		}
 	}

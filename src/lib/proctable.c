@@ -213,12 +213,15 @@ static int parse_ids(const char *buf, const char *key, unsigned int *real, unsig
 	return 0;
 }
 
-static int read_status(int dirfd, struct proc_info *pi)
+/* @dir as for read_stat(); with @ppid also the parent ("PPid:\tP"). */
+static int read_status(int dirfd, const char *dir, struct proc_info *pi, pid_t *ppid)
 {
-	char buf[4096];
+	char buf[4096], name[PATH_MAX];
 	unsigned int r, e;
-	ssize_t n = read_at(dirfd, "status", buf, sizeof(buf) - 1);
+	ssize_t n;
 
+	snprintf(name, sizeof(name), "%s/status", dir);
+	n = read_at(dirfd, name, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return n < 0 ? (int)n : -ESRCH;
 	buf[n] = '\0';
@@ -230,6 +233,11 @@ static int read_status(int dirfd, struct proc_info *pi)
 		return -EINVAL;
 	pi->gid = r;
 	pi->egid = e;
+	if (ppid) {
+		if (parse_ids(buf, "\nPPid:", &r, &e))
+			return -EINVAL;
+		*ppid = (pid_t)r;
+	}
 	return 0;
 }
 
@@ -414,7 +422,7 @@ static int read_proc(const char *proc_root, pid_t pid, unsigned int what,
 		readlink_bytes(dirfd, "exe", &pi->exe);
 	if ((what & RD_STAT) && (rc = read_stat(dirfd, ".", pi)))
 		goto out;
-	if ((what & RD_STATUS) && (rc = read_status(dirfd, pi)))
+	if ((what & RD_STATUS) && (rc = read_status(dirfd, ".", pi, NULL)))
 		goto out;
 	if (what & RD_CGROUP)
 		rc = read_cgroup(dirfd, pi);
@@ -1258,6 +1266,16 @@ int proctable_pidfd(struct proctable *pt, pid_t pid, uint64_t start_time)
 	}
 	free(now.comm);
 	return fd;
+}
+
+int proctable_read_ids(struct proctable *pt, pid_t pid, struct proc_info *pi)
+{
+	char dir[PATH_MAX];
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/%d", pt->proc_root, (int)pid);
+	rc = read_status(AT_FDCWD, dir, pi, &pi->ppid);
+	return rc == -ENOENT ? -ESRCH : rc;
 }
 
 size_t proctable_children(struct proctable *pt, pid_t pid, pid_t *out, size_t max)

@@ -70,6 +70,13 @@ struct proc_info *proctable_lookup(struct proctable *pt, pid_t pid);
  */
 int proctable_pidfd(struct proctable *pt, pid_t pid, uint64_t start_time);
 
+/*
+ * proctable_read_ids - the ids and parent of @pid from one read of its
+ * status file into @pi, without allocating: for the exec gate, deciding
+ * on a caller the table has not met yet.  0 or -errno.
+ */
+int proctable_read_ids(struct proctable *pt, pid_t pid, struct proc_info *pi);
+
 /* proctable_children - pids whose parent is @pid (for kill-tree). */
 size_t proctable_children(struct proctable *pt, pid_t pid, pid_t *out, size_t max);
 
