@@ -484,8 +484,8 @@ static void *proc_thread(void *arg)
 			log_err("process source: poll: %s", strerror(errno));
 			break;
 		}
-		if (idle_drain && (n == 0 || monotonic_ns() - last_drain >
-					     FAN_IDLE_DRAIN_MS * 1000000ull)) {
+		if (idle_drain && monotonic_ns() - last_drain >=
+				  FAN_IDLE_DRAIN_MS * 1000000ull) {
 			drain_fanotify(ps);
 			last_drain = monotonic_ns();
 		}

@@ -1279,19 +1279,15 @@ size_t policy_set_eval(const struct policy_set *ps, const struct event *ev,
 {
 	enum event_class cls = class_of(ev);
 	const struct policy_index *ix = ps->index;
-	const struct name_slot *slot = NULL;
-	const struct bytes *exe;
+	const struct bytes *exe = ev->proc ? &ev->proc->exe : NULL;
+	const uint32_t *named;
 	struct policy_eval_ctx c;
+	size_t n_named;
 
 	policy_eval_ctx_init(&c, ev);
 	if (cls != CLASS_EXEC)
 		return eval_merged(ps, &c, ix->idx[cls], ix->n[cls], NULL, 0, out, max);
 	/* no programName: the policies listed by name cannot match */
-	exe = ev->proc ? &ev->proc->exe : NULL;
-	if (exe && exe->data)
-		slot = name_find(ix, exe->data, exe->len);
-	if (slot && slot->name)
-		return eval_merged(ps, &c, ix->exec_scan, ix->n_exec_scan,
-				   slot->pol, slot->n, out, max);
-	return eval_merged(ps, &c, ix->exec_scan, ix->n_exec_scan, NULL, 0, out, max);
+	n_named = policy_set_exec_named(ps, exe ? exe->data : NULL, exe ? exe->len : 0, &named);
+	return eval_merged(ps, &c, ix->exec_scan, ix->n_exec_scan, named, n_named, out, max);
 }
