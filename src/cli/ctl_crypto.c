@@ -13,6 +13,7 @@
  * directly, so senseonctl calls neither.
  */
 #include "ctl_crypto.h"
+#include "filehash.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -204,7 +205,6 @@ void ctl_sha256_free(struct ctl_sha256 *h)
 
 int ctl_sha256_final(struct ctl_sha256 *h, char hex[65])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char md[32];
 	int ok;
 
@@ -213,12 +213,7 @@ int ctl_sha256_final(struct ctl_sha256 *h, char hex[65])
 	ctl_sha256_free(h);
 	if (!ok)
 		return -EIO;
-	/* filehash_hex() would link filehash.o, and libcrypto with it. */
-	for (int i = 0; i < 32; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[64] = '\0';
+	filehash_hex(md, hex);
 	return 0;
 }
 

@@ -88,17 +88,6 @@ static void count_error(void)
 	pthread_mutex_unlock(&lock);
 }
 
-void filehash_hex(const unsigned char md[32], char hex[FILEHASH_HEX_LEN + 1])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[FILEHASH_HEX_LEN] = '\0';
-}
-
 int filehash_buf(const void *data, size_t len, char hex[FILEHASH_HEX_LEN + 1])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];

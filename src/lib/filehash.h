@@ -38,8 +38,19 @@ int filehash_fd(int fd, char hex[FILEHASH_HEX_LEN + 1]);
  */
 int filehash_path(const char *path, char hex[FILEHASH_HEX_LEN + 1]);
 
-/* filehash_hex - lower-case hex of a 32-byte SHA-256 digest, NUL-terminated. */
-void filehash_hex(const unsigned char md[32], char hex[FILEHASH_HEX_LEN + 1]);
+/* filehash_hex - lower-case hex of a 32-byte SHA-256 digest, NUL-terminated.
+ * Inline: senseonctl, which does not link libcrypto, formats its digests
+ * with it too. */
+static inline void filehash_hex(const unsigned char md[32], char hex[FILEHASH_HEX_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[FILEHASH_HEX_LEN] = '\0';
+}
 
 /* filehash_buf - SHA-256 of @len bytes at @data as hex.  Returns 0 or -EIO. */
 int filehash_buf(const void *data, size_t len, char hex[FILEHASH_HEX_LEN + 1]);
