@@ -53,6 +53,7 @@
 #include "execgate.h"
 #include "sensor.h"
 #include "event.h"
+#include "fdpath.h"
 #include "log.h"
 #include "policy.h"
 #include "proctable.h"
@@ -561,7 +562,7 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 		       const struct filed *re)
 {
 	struct execgate_slot *sl = &g->core.slots[re->idx];
-	char link[64], path[PATH_MAX];
+	char path[PATH_MAX];
 	const struct policy *hit = NULL;
 	struct proc_info *lk = NULL, *fresh_parent = NULL, *caller, pi, fresh_caller;
 	struct candidates cand;
@@ -578,11 +579,9 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 	pid = sl->pid;
 	/* If the watchdog answers meanwhile, fd may be reused: what we read
 	 * is then wrong, and the CAS in execgate_core_answer throws it away. */
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
+	n = fd_path(fd, path, sizeof(path));
 	if (n <= 0)
 		goto answer;
-	path[n] = '\0';
 	if (own_binary(g, path, (size_t)n)) {
 		atomic_fetch_add(&g->core.c.self_allowed, 1);
 		goto answer;

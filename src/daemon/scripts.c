@@ -23,6 +23,7 @@
 #include "control.h"
 #include "event.h"
 #include "event_json.h"
+#include "fdpath.h"
 #include "filehash.h"
 #include "isolation.h"
 #include "jsonbytes.h"
@@ -895,7 +896,7 @@ static void hasher_finish(struct hasher *h, bool started, char hex[65])
 static int rpc_upload(struct run *r, json_t *params)
 {
 	const char *path = json_string_value(json_object_get(params, "path"));
-	char real[PATH_MAX], proc[64], hex[65] = "";
+	char real[PATH_MAX], hex[65] = "";
 	long long left, sent = 0;
 	struct hasher h;
 	const char *base;
@@ -915,9 +916,8 @@ static int rpc_upload(struct run *r, json_t *params)
 		close(fd);
 		return rpc_fail(r, "Error", "upload %s: not a regular file", path);
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = readlink(proc, real, sizeof(real) - 1);
-	real[n > 0 ? n : 0] = '\0';
+	if (fd_path(fd, real, sizeof(real)) < 0)
+		real[0] = '\0';
 	base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	err = hasher_start(&h);

@@ -32,6 +32,7 @@
  */
 #include "sensor.h"
 #include "event.h"
+#include "fdpath.h"
 #include "log.h"
 
 #include <errno.h>
@@ -281,7 +282,6 @@ static int dir_path_from_handle(const struct watched_fs *wfs, const struct file_
 		struct file_handle fh;
 		unsigned char raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
 	} h;
-	char link[64];
 	struct stat st;
 	ssize_t n;
 	int fd, rc;
@@ -293,14 +293,9 @@ static int dir_path_from_handle(const struct watched_fs *wfs, const struct file_
 	fd = open_by_handle_at(wfs->mount_fd, &h.fh, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, out, size);
+	n = fd_path(fd, out, size);
 	if (n < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if ((size_t)n >= size) {
-		rc = -ENAMETOOLONG;
+		rc = (int)n;
 		goto out;
 	}
 	*cacheable = true;

@@ -36,6 +36,7 @@
  */
 #include "sensor.h"
 #include "event.h"
+#include "fdpath.h"
 #include "log.h"
 #include "proctable.h"
 
@@ -360,14 +361,13 @@ static int fan_open(struct proc_source *ps, const struct strlist *paths)
 
 static void handle_exec_open(struct proc_source *ps, const struct fanotify_event_metadata *m)
 {
-	char link[64], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct event *ev;
 	struct stat st;
 	ssize_t n;
 
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", m->fd);
-	n = readlink(link, path, sizeof(path));
-	if (n < 0 || (size_t)n >= sizeof(path) || fstat(m->fd, &st) < 0) {
+	n = fd_path(m->fd, path, sizeof(path));
+	if (n < 0 || fstat(m->fd, &st) < 0) {
 		atomic_fetch_add(&ps->s->stats[SOURCE_EXEC].errors, 1);
 		return;
 	}
