@@ -49,7 +49,6 @@
 #define PLAT_MAX_SESSIONS	32
 /* group commit of alerts: flush at this many, or when the oldest is this old */
 #define PLAT_BATCH_MAX		256
-#define PLAT_BATCH_NS		(5 * 1000 * 1000ull)
 
 struct txmsg {
 	struct txmsg *next;
@@ -125,6 +124,7 @@ static struct {
 	/* alerts queued in the outbox and not yet flushed (main loop only) */
 	unsigned int batch;
 	uint64_t batch_since_ns;
+	uint64_t batch_ns;	/* outbox_flush_ms: a storm's batch flushes by then */
 	time_t last_error_at;
 	char last_error[256];
 } plat = {
@@ -341,7 +341,7 @@ void platform_publish_alert(const char *line)
 	if (!plat.batch++)
 		plat.batch_since_ns = now_ns();
 	/* a storm that never lets the loop go idle still flushes often */
-	if (plat.batch >= PLAT_BATCH_MAX || now_ns() - plat.batch_since_ns >= PLAT_BATCH_NS)
+	if (plat.batch >= PLAT_BATCH_MAX || now_ns() - plat.batch_since_ns >= plat.batch_ns)
 		platform_flush();
 }
 
@@ -1228,6 +1228,7 @@ int platform_init(struct sensor *s)
 	int err;
 
 	plat.s = s;
+	plat.batch_ns = (uint64_t)s->cfg.outbox_flush_ms * 1000000ull;
 	if (!s->cfg.platform_url)
 		return 0;
 	if (!s->cfg.platform_ca || !s->cfg.platform_cert || !s->cfg.platform_key) {
@@ -1266,7 +1267,11 @@ int platform_start(struct sensor *s)
 	lws_set_log_level(LLL_ERR, NULL);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* Trust platform_ca (and the pins) alone: Debian's libwebsockets
+	 * would also load the system store, and any CA in it (a public one,
+	 * a TLS-inspection proxy's) could then run scripts as root here. */
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+		       LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 	info.client_ssl_ca_filepath = s->cfg.platform_ca;
 	info.client_ssl_cert_filepath = s->cfg.platform_cert;
 	info.client_ssl_private_key_filepath = s->cfg.platform_key;

@@ -71,6 +71,7 @@ static const struct config_key config_keys[] = {
 	{ "platform_pins", KEY_LIST, OFF(platform_pins) },
 	{ "active_response", KEY_BOOL, OFF(active_response) },
 	{ "outbox_max_bytes", KEY_LONG, OFF(outbox_max_bytes), 65536, 1L << 40 },
+	{ "outbox_flush_ms", KEY_LONG, OFF(outbox_flush_ms), 1, 60000 },
 };
 #undef OFF
 
@@ -147,6 +148,7 @@ int config_defaults(struct sensor_config *cfg)
 	cfg->platform_port = 443;
 	cfg->active_response = true;
 	cfg->outbox_max_bytes = 64L << 20;
+	cfg->outbox_flush_ms = 5;
 	for (size_t i = 0; default_watch[i]; i++)
 		if (strlist_add(&cfg->watch_paths, default_watch[i]))
 			return -ENOMEM;

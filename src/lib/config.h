@@ -52,6 +52,7 @@ struct sensor_config {
 	struct strlist platform_pins;	/* "sha256//BASE64" SPKI pins, optional */
 	bool active_response;	/* run analyst commands from the platform */
 	long outbox_max_bytes;	/* disk budget of STATE_DIR/spool */
+	long outbox_flush_ms;	/* longest an alert waits for its group flush */
 	/* platform_host/port were derived from platform_url, not set */
 	bool platform_addr_from_url;
 };

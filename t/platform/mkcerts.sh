@@ -6,6 +6,7 @@
 #   client.pem/-key.pem    the sensor's client certificate
 #   other-ca.pem, other-server.pem/-key.pem   a server from another CA
 #   expired-server.pem/-key.pem               signed by ca.pem, expired in 2020
+#   wrongname-server.pem/-key.pem             signed by ca.pem for another host
 set -eu
 d=$1
 extra=${2:+,$2}
@@ -29,6 +30,8 @@ ca other-ca "some other CA"
 leaf server ca 127.0.0.1 "$SRV"
 leaf client ca sensor "extendedKeyUsage=clientAuth"
 leaf other-server other-ca 127.0.0.1 "$SRV"
+leaf wrongname-server ca platform.invalid "subjectAltName=DNS:platform.invalid
+extendedKeyUsage=serverAuth"
 # expired: `openssl ca` takes explicit dates
 mkdir -p expca && : > expca/index.txt && echo 01 > expca/serial
 cat > expca/ca.cnf <<CNF
@@ -54,6 +57,6 @@ q ca -batch -config expca/ca.cnf -cert ca.pem -keyfile ca-key.pem -extensions ex
 # the SPKI pin of server.pem, as platform_pins wants it
 echo "sha256//$(openssl x509 -in server.pem -noout -pubkey | openssl pkey -pubin -outform DER |
 	openssl dgst -sha256 -binary | openssl base64 -A)" > server.pin
-for f in ca.pem server.pem client.pem other-server.pem expired-server.pem; do
+for f in ca.pem server.pem client.pem other-server.pem expired-server.pem wrongname-server.pem; do
 	[ -s "$f" ] || { echo "mkcerts.sh: $f was not made" >&2; exit 1; }
 done
