@@ -68,6 +68,10 @@
 
 /* Big enough that a storm is drained with few read(2) calls. */
 #define READ_BUF_SIZE		(256 * 1024)
+/* metadata + two fid records, each with a handle and a name */
+#define RECORD_MAX		(FAN_EVENT_METADATA_LEN + \
+				 2 * (sizeof(struct fanotify_event_info_fid) + \
+				      MAX_HANDLE_SZ + NAME_MAX + 1 + 8))
 
 /* Pause after each drain so records arrive in batches (see file_thread). */
 #define BATCH_DELAY_NS		(1000 * 1000)
@@ -130,6 +134,12 @@ struct file_source {
 	struct event *pending_from;	/* fallback: MOVED_FROM awaiting MOVED_TO */
 	struct dircache cache;
 	char *buf;
+	/* One record copied out of buf: the kernel aligns fanotify records
+	 * to 4 bytes, the metadata struct (a __u64 mask) needs 8. */
+	union {
+		struct fanotify_event_metadata md;
+		char bytes[RECORD_MAX];
+	} rec;
 };
 
 /* ---- directory handle -> path cache ---------------------------------- */
@@ -584,7 +594,7 @@ static int drain(struct file_source *fsrc)
 {
 	for (;;) {
 		ssize_t len = read(fsrc->fan_fd, fsrc->buf, READ_BUF_SIZE);
-		const struct fanotify_event_metadata *m = (const void *)fsrc->buf;
+		size_t off = 0;
 
 		if (len < 0) {
 			if (errno == EINTR)
@@ -593,10 +603,27 @@ static int drain(struct file_source *fsrc)
 				break;
 			return -errno;
 		}
-		for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
-			if (m->vers != FANOTIFY_METADATA_VERSION)
+		/* FAN_EVENT_OK/NEXT would read through a misaligned pointer */
+		while (off + FAN_EVENT_METADATA_LEN <= (size_t)len) {
+			struct fanotify_event_metadata hdr;
+
+			memcpy(&hdr, fsrc->buf + off, sizeof(hdr));
+			if (hdr.event_len < FAN_EVENT_METADATA_LEN ||
+			    hdr.event_len > (size_t)len - off)
+				break;
+			if (hdr.vers != FANOTIFY_METADATA_VERSION)
 				return -EPROTO;
-			handle_event(fsrc, m);
+			if (hdr.event_len <= sizeof(fsrc->rec)) {
+				memcpy(fsrc->rec.bytes, fsrc->buf + off, hdr.event_len);
+				handle_event(fsrc, &fsrc->rec.md);
+			} else {
+				/* cannot be with one handle and one name per
+				 * record; never leave an fd open behind it */
+				if (hdr.fd >= 0)
+					close(hdr.fd);
+				push_loss(fsrc);
+			}
+			off += hdr.event_len;
 		}
 	}
 	/* Queue empty: a MOVED_FROM still waiting has no partner coming. */

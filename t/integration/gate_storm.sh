@@ -3,8 +3,10 @@
 #  1. a storm of execs through the gate completes, every one answered once;
 #  2. SIGKILL of the daemon mid-storm lets the storm complete (the kernel
 #     releases every pending exec when the group fd closes);
-#  3. a stalled decision thread (SENSEON_GATE_TEST_STALL_MS) is answered by
-#     the watchdog within the deadline: ALLOW, or EPERM when fail-closed;
+#  3. a decision thread stalled for longer than the test runs
+#     (SENSEON_GATE_TEST_STALL_MS) freezes nothing: the watchdog answers
+#     every exec (ALLOW, or EPERM when fail-closed), each counted as a
+#     deadline answer;
 #  4. SIGHUP reloads mid-storm neither block execs nor lose decisions:
 #     every exec of the denied program fails with EPERM throughout.
 # Only a tmpfs this test mounts is gated; daemon and storms run under timeout.
@@ -45,28 +47,28 @@ out=$(cat "$T/storm2.json")
 wait "$SENSOR_PID" 2>/dev/null || true
 note "SIGKILL mid-storm: $out"
 
-# --- 3. a stalled decider: the watchdog answers within the deadline ---
+# --- 3. a stalled decider: the watchdog answers every exec ---
+# The stall outlasts the storms (a stop cuts it short), so every answer
+# below can only have come from the watchdog, however slow the machine.
 DEADLINE=50
+STALL_MS=600000
 sensor_config "file_source: false" "watch_paths: [/, $GATE]" "exec_gate_paths: [$GATE]" \
 	"exec_gate_deadline_ms: $DEADLINE"
-SENSEON_GATE_TEST_STALL_MS=5000 sensor_restart
-out=$(timeout 60 "$PY" "$T/storm.py" "$GATE/true" 20 "$GATE/bad" 10) ||
-	fail "execs under a stalled decider did not complete in 60 s: $out"
+SENSEON_GATE_TEST_STALL_MS=$STALL_MS sensor_restart
+out=$(timeout 300 "$PY" "$T/storm.py" "$GATE/true" 20 "$GATE/bad" 10) ||
+	fail "execs under a stalled decider did not complete (the watchdog did not answer): $out"
 [ "$(jfield "$out" "j['ok']")" = 18 ] || fail "expected 18 execs allowed by the watchdog, saw: $out"
 [ "$(jfield "$out" "j['bad_other'].get('ran', 0)")" = 2 ] ||
 	fail "expected fail-open: the denied program allowed by the watchdog twice, saw: $out"
-max=$(jfield "$out" "j['max_ms']")
-"$PY" -c "import sys; sys.exit(0 if $max < $DEADLINE + 450 else 1)" ||
-	fail "expected every exec answered near the $DEADLINE ms deadline (not the 5 s stall), slowest took $max ms"
-wait_gate "g['deadlineAnswers'] >= 20" 5 ||
-	fail "expected execGate.deadlineAnswers >= 20, saw $(gate_status g)"
-note "stall, fail-open: slowest exec $max ms; gate: $(gate_status g)"
+wait_gate "g['deadlineAnswers'] >= 20" 60 ||
+	fail "expected execGate.deadlineAnswers >= 20 (every exec answered by the watchdog), saw $(gate_status g)"
+note "stall, fail-open: slowest exec $(jfield "$out" "j['max_ms']") ms (a figure); gate: $(gate_status g)"
 sensor_stop || true
 
 sensor_config "file_source: false" "watch_paths: [/, $GATE]" "exec_gate_paths: [$GATE]" \
 	"exec_gate_deadline_ms: $DEADLINE" "exec_gate_fail_closed: true"
-SENSEON_GATE_TEST_STALL_MS=5000 sensor_restart
-out=$(timeout 60 "$PY" "$T/storm.py" "$GATE/true" 5) || fail "fail-closed execs did not complete: $out"
+SENSEON_GATE_TEST_STALL_MS=$STALL_MS sensor_restart
+out=$(timeout 300 "$PY" "$T/storm.py" "$GATE/true" 5) || fail "fail-closed execs did not complete: $out"
 [ "$(jfield "$out" "j['errors'].get('EPERM', 0)")" = 5 ] ||
 	fail "expected fail-closed: 5 execs denied (EPERM) by the watchdog, saw: $out"
 note "stall, fail-closed: $out"
