@@ -25,7 +25,7 @@ ctl() { "$SENSEONCTL" -c "$T/etc/senseond.conf" "$@"; }
 # wait_audit PYEXPR [FILE] [SECONDS]: first record e of FILE satisfying
 # PYEXPR (unlike jsonwait.py, it steps over a torn line: the test makes one)
 wait_audit() {
-	"$PY" - "${2:-$AUDIT}" "$1" "${3:-10}" <<'PYEOF'
+	"$PY" - "${2:-$AUDIT}" "$1" "${3:-$WAIT}" <<'PYEOF'
 import json, sys, time
 path, expr, secs = sys.argv[1], compile(sys.argv[2], "<expr>", "eval"), float(sys.argv[3])
 deadline = time.monotonic() + secs
@@ -43,7 +43,9 @@ while True:
         except (ValueError, KeyError, TypeError):
             pass
     if time.monotonic() > deadline:
-        sys.exit("no audit record matched: %s" % sys.argv[2])
+        sys.exit("waited %s s for a record of %s matching: %s; saw %d lines, the last: %s"
+                 % (sys.argv[3], path, sys.argv[2], len(lines),
+                    b" | ".join(lines[-3:]).decode("utf-8", "replace")[:1200]))
     time.sleep(0.1)
 PYEOF
 }
@@ -67,8 +69,7 @@ wait_audit "e['type'] == 'sensor.start' and e['pid'] == $DAEMON_PID" >/dev/null 
 
 # the hash of each record also goes to the log (journald/syslog as a service)
 h=$(head -n 1 "$AUDIT" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["hash"])')
-for i in $(seq 1 50); do grep -q "audit record 1 sensor.start $h" "$T/senseond.err" && break; sleep 0.1; done
-grep -q "audit record 1 sensor.start $h" "$T/senseond.err" ||
+wait_has "$T/senseond.err" "audit record 1 sensor.start $h" ||
 	fail "expected senseond to log \"audit record 1 sensor.start $h\", saw: $(grep 'audit record' "$T/senseond.err" | head -n 3)"
 
 # --- a response action is audited ---
@@ -97,7 +98,17 @@ wait_audit "e['type'] == 'policy.reload' and e['ok'] and e['policies'] == 1" >/d
 "$SENSEONCTL" -c "$T/etc/senseond.conf" audit --follow --json > "$T/follow.jsonl" &
 follower=$!
 add_cleanup "kill -TERM $follower 2>/dev/null"
-sleep 0.5	# the follower starts at the end of the file
+# the follower starts at the end of the file it opened: rotate only once
+# it has the file open
+follower_open() {
+	local f
+	for f in /proc/"$follower"/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" = "$AUDIT" ] && return 0
+	done
+	return 1
+}
+poll "$WAIT" follower_open ||
+	fail "expected audit --follow (pid $follower) to open $AUDIT, in $WAIT s it did not; its fds: $(ls -l /proc/"$follower"/fd 2>&1 | tail -n +2 | awk '{print $NF}' | tr '\n' ' ')"
 mv "$AUDIT" "$AUDIT.1"
 sensor_signal HUP
 wait_audit "e['type'] == 'audit.rotated' and e['previousFile'] == 'audit.jsonl.1'" "$AUDIT" >/dev/null ||
@@ -106,7 +117,7 @@ wait_audit "e['type'] == 'policy.reload'" "$AUDIT" >/dev/null ||
 	fail "expected the second reload recorded in the new file"
 
 # the follower went on across the rotation
-wait_audit "e['type'] == 'policy.reload'" "$T/follow.jsonl" 5 >/dev/null ||
+wait_audit "e['type'] == 'policy.reload'" "$T/follow.jsonl" >/dev/null ||
 	fail "expected audit --follow to print the records of the new file, saw: $(cat "$T/follow.jsonl")"
 kill -TERM "$follower"
 wait "$follower" || fail "expected audit --follow to exit 0 on SIGTERM"
@@ -159,7 +170,7 @@ expect_tampered swapped "audit.jsonl.1:3: seq 2: seq out of order: 2 after 3"
 
 # --- stop ---
 sensor_stop || fail "expected senseond to exit 0 on SIGTERM"
-wait_audit "e['type'] == 'sensor.stop'" "$AUDIT" 2 >/dev/null || fail "expected a sensor.stop record"
+wait_audit "e['type'] == 'sensor.stop'" "$AUDIT" >/dev/null || fail "expected a sensor.stop record"
 out=$(ctl audit verify) || fail "expected audit verify to pass after stop, exit $?: $out"
 
 # --- a crash mid-write: torn last line, reported, then recovered at start ---

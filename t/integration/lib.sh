@@ -16,7 +16,16 @@ SENSEOND="$top_builddir/senseond"
 SENSEONCTL="$top_builddir/senseonctl"
 SENSOR_PID=
 DAEMON_PID=
-SENSOR_TIMEOUT=${SENSOR_TIMEOUT:-300}
+# The daemon's lifetime bound (it runs under `timeout`): only there so a
+# daemon can never outlive a test that was itself killed; far above what
+# any test takes, even with every wait near its bound.
+SENSOR_TIMEOUT=${SENSOR_TIMEOUT:-900}
+# WAIT: the bound, in seconds, of every wait on an event (a line in a
+# file, a reply, a pid's exit, a status field).  A wait ends as soon as its
+# event happens, so the bound only costs time when a test fails; it is
+# generous so that a loaded machine or a sanitizer build is never a
+# failure.  No test asserts how long anything took.
+WAIT=${SENSEON_TEST_WAIT:-120}
 CLEANUP_HOOKS=()
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -30,6 +39,25 @@ T=$(mktemp -d /tmp/senseon-test.XXXXXX)
 chmod 755 "$T"
 
 add_cleanup() { CLEANUP_HOOKS+=("$1"); }
+
+# poll SECONDS COMMAND...: run COMMAND until it succeeds (0), or until
+# SECONDS have passed (1; COMMAND was tried once more at the bound).
+poll() {
+	local end=$((EPOCHSECONDS + $1))
+	shift
+	until "$@"; do
+		((EPOCHSECONDS < end)) || return 1
+		sleep 0.05
+	done
+}
+# gone PID: PID has exited (and, if our child, been reaped)
+gone() { ! kill -0 "$1" 2>/dev/null; }
+# has FILE STRING: FILE contains STRING (fixed string)
+has() { grep -qF -- "$2" "$1" 2>/dev/null; }
+# wait_has FILE STRING [SECONDS]: until FILE contains STRING
+wait_has() { poll "${3:-$WAIT}" has "$1" "$2"; }
+# wait_gone PID [SECONDS]: until PID has exited
+wait_gone() { poll "${2:-$WAIT}" gone "$1"; }
 
 cleanup() {
 	local rc=$? h
@@ -67,16 +95,20 @@ sensor_start() {
 	timeout -s KILL "$SENSOR_TIMEOUT" "$SENSEOND" -f -c "$T/etc/senseond.conf" \
 		> "$T/stdout.jsonl" 2> "$T/senseond.err" &
 	SENSOR_PID=$!
-	local i
-	for i in $(seq 1 200); do
-		if [ -s "$T/run/status.json" ]; then
-			DAEMON_PID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/run/status.json")
-			return 0
-		fi
-		kill -0 "$SENSOR_PID" 2>/dev/null || { cat "$T/senseond.err" >&2; fail "senseond exited at start"; }
-		sleep 0.05
-	done
-	fail "senseond did not become ready in 10 s"
+	sensor_ready
+}
+
+# sensor_ready: wait until the daemon started as $SENSOR_PID wrote
+# $T/run/status.json (its readiness), then set DAEMON_PID from it
+_ready_or_gone() { [ -s "$T/run/status.json" ] || gone "$SENSOR_PID"; }
+sensor_ready() {
+	poll "$WAIT" _ready_or_gone ||
+		fail "senseond (under timeout, pid $SENSOR_PID) wrote no $T/run/status.json in $WAIT s; its stderr: $(tail -n 5 "$T/senseond.err" 2>/dev/null)"
+	if [ ! -s "$T/run/status.json" ]; then
+		cat "$T/senseond.err" >&2
+		fail "senseond exited at start"
+	fi
+	DAEMON_PID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/run/status.json")
 }
 
 # sensor_signal SIG: signal senseond itself ($SENSOR_PID is its `timeout`
@@ -89,6 +121,13 @@ sensor_stop() {
 	local pid=$SENSOR_PID rc=0
 	SENSOR_PID=
 	kill -TERM "$pid" 2>/dev/null || true
+	if ! wait_gone "$pid"; then
+		# a hung stop is a failure (status 137 below), not a hung test;
+		# the daemon is killed only if it is still the child of our timeout
+		echo "senseond did not exit in $WAIT s after SIGTERM: SIGKILL" >&2
+		[ "$(awk '$1 == "PPid:" {print $2}' "/proc/$DAEMON_PID/status" 2>/dev/null)" != "$pid" ] ||
+			kill -KILL "$DAEMON_PID"
+	fi
 	wait "$pid" || rc=$?
 	return $rc
 }
@@ -97,9 +136,10 @@ sensor_stop() {
 events_file() { echo "$T/log/events.jsonl"; }
 
 # wait_event PYEXPR [SECONDS]: wait until some event e satisfies PYEXPR
-# (a Python expression over the dict e); prints the first match.
+# (a Python expression over the dict e); prints the first match.  On
+# timeout jsonwait.py says what it waited for and what the file held.
 wait_event() {
-	local expr=$1 secs=${2:-10}
+	local expr=$1 secs=${2:-$WAIT}
 	"$PY" "$top_srcdir/t/integration/jsonwait.py" "$(events_file)" "$expr" "$secs"
 }
 
