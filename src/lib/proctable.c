@@ -1078,34 +1078,51 @@ static bool parse_pid(const char *name, pid_t *pid)
 	return true;
 }
 
-/* Known and the same process (same start time)?  Drops a reused pid. */
-static bool still_same(struct proctable *pt, struct proc_entry *e, uint64_t gen,
-		       unsigned int *gone)
+/* What a rescan finds at an entry's pid. */
+enum scan_match {
+	SCAN_OTHER,	/* another process (the pid was reused), or none known */
+	SCAN_SAME,	/* the process the entry describes, unchanged */
+	SCAN_EXECED,	/* that process, but it exec'd since: its exec event was lost */
+};
+
+static bool bytes_differ(const struct bytes *a, const struct bytes *b)
+{
+	return a->data && b->data && (a->len != b->len || memcmp(a->data, b->data, a->len));
+}
+
+static enum scan_match scan_match(struct proctable *pt, struct proc_entry *e, uint64_t gen)
 {
 	struct proc_info now = { 0 };
-	bool same;
+	enum scan_match m = SCAN_OTHER;
 
 	if (!e->base)
-		return false;
-	if (read_proc(pt->proc_root, e->pid, RD_STAT, &now))
-		return true;	/* gone meanwhile: the sweep drops it */
+		return SCAN_OTHER;
+	if (read_proc(pt->proc_root, e->pid, RD_STAT | RD_EXE, &now))
+		return SCAN_SAME;	/* gone meanwhile: the sweep drops it */
+	if (now.start_time == e->start_time) {
+		/* a lost exec leaves the start time and changes the binary */
+		m = (now.comm && e->base->comm && strcmp(now.comm, e->base->comm)) ||
+		    bytes_differ(&now.exe, &e->base->exe) ? SCAN_EXECED : SCAN_SAME;
+		if (m == SCAN_SAME)
+			e->scan_gen = gen;
+	}
 	free(now.comm);
-	same = now.start_time == e->start_time;
-	if (same)
-		e->scan_gen = gen;
-	return same;
+	bytes_clear(&now.exe);
+	return m;
 }
 
 static int scan_one(struct proctable *pt, pid_t pid, uint64_t gen, unsigned int *gone)
 {
 	struct proc_entry *e = find(pt, pid);
+	enum scan_match m = e ? scan_match(pt, e, gen) : SCAN_OTHER;
 	struct proc_info *pi;
 
-	if (e && still_same(pt, e, gen, gone))
+	if (m == SCAN_SAME)
 		return 0;
 	if (e && e->base) {
 		entry_remove(pt, e);
-		(*gone)++;
+		if (m == SCAN_OTHER)
+			(*gone)++;
 		e = NULL;
 	}
 	pi = proc_info_new();

@@ -145,22 +145,49 @@ static pid_t start_child(int gate[2], const char *marker)
 	return pid;
 }
 
-static void wait_exe(pid_t pid, const char *want)
+static bool read_proc_file(pid_t pid, const char *name, char *buf, size_t size, size_t *len)
 {
-	char link[64], buf[PATH_MAX];
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size);
+	close(fd);
+	if (n < 0)
+		return false;
+	*len = (size_t)n;
+	return true;
+}
+
+/* Wait until the child's exec is complete as /proc shows it: the kernel
+ * switches /proc/PID/exe early in execve, comm and argv later, so wait on
+ * all three (bounded generously: the machine may be busy). */
+static void wait_exec_done(pid_t pid, const char *exe, const char *comm,
+			   const char *argv, size_t argv_len)
+{
+	char link[64], buf[PATH_MAX], seen_exe[PATH_MAX] = "", seen_comm[64] = "";
+	size_t seen_argv = 0, n;
 
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	for (int i = 0; i < 400; i++) {
-		ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+	for (int i = 0; i < 6000; i++) {
+		ssize_t l = readlink(link, seen_exe, sizeof(seen_exe) - 1);
 
-		if (n > 0) {
-			buf[n] = '\0';
-			if (strcmp(buf, want) == 0)
-				return;
-		}
+		seen_exe[l > 0 ? l : 0] = '\0';
+		if (read_proc_file(pid, "comm", seen_comm, sizeof(seen_comm) - 1, &n))
+			seen_comm[n && seen_comm[n - 1] == '\n' ? n - 1 : n] = '\0';
+		if (read_proc_file(pid, "cmdline", buf, sizeof(buf), &seen_argv) &&
+		    strcmp(seen_exe, exe) == 0 && strcmp(seen_comm, comm) == 0 &&
+		    seen_argv == argv_len && memcmp(buf, argv, argv_len) == 0)
+			return;
 		usleep(5000);
 	}
-	ck_abort_msg("child %d never became %s", (int)pid, want);
+	ck_abort_msg("child %d: waited 30 s for its exec of %s (comm %s, %zu bytes of argv); "
+		     "saw exe %s, comm %s, %zu bytes of argv", (int)pid, exe, comm, argv_len,
+		     seen_exe, seen_comm, seen_argv);
 }
 
 static void stop_child(pid_t pid)
@@ -222,7 +249,7 @@ START_TEST(fork_exec_exit)
 	/* exec without a fanotify record: the binary comes from /proc */
 	ck_assert(write(gate[1], "x", 1) == 1);
 	close(gate[1]);
-	wait_exe(pid, "/usr/bin/sleep");
+	wait_exec_done(pid, "/usr/bin/sleep", "sleep", argv_want, sizeof(argv_want));
 	ev = apply(pt, EVENT_PROC_EXEC, pid, 0);
 	ck_assert(ev->proc);
 	ck_assert_str_eq(ev->proc->exe.data, "/usr/bin/sleep");
@@ -447,6 +474,21 @@ START_TEST(pid_reuse_and_resync)
 	ck_assert(!ev->proc->resynced);
 	event_free(ev);
 
+	/* same start time, another binary: it exec'd and the event was lost;
+	 * the rescan must learn the new program (and report it), not keep
+	 * the old one; the process is not gone */
+	fake_proc(4242, 1, "fourth", 3000, v2);
+	found = 0;
+	ck_assert_int_eq(proctable_scan(pt, count_found, &found), 1);
+	ck_assert_int_eq(found, 1);
+	pi = proctable_lookup(pt, 4242);
+	ck_assert_str_eq(pi->comm, "fourth");
+	ck_assert_str_eq(pi->exe.data, "/usr/bin/fourth");
+	ck_assert(pi->resynced);
+	proc_info_put(pi);
+	proctable_get_stats(pt, &st);
+	ck_assert_int_eq(st.resync_gone, 1);
+
 	/* gone from /proc: the rescan drops it */
 	rm_fake();
 	ck_assert(mkdir(fake_root, 0700) == 0);
@@ -455,7 +497,7 @@ START_TEST(pid_reuse_and_resync)
 	ck_assert_int_eq(proctable_scan(pt, count_found, &found), 0);
 	ck_assert_ptr_null(proctable_lookup(pt, 4242));
 	proctable_get_stats(pt, &st);
-	ck_assert_int_eq(st.resyncs, 2);
+	ck_assert_int_eq(st.resyncs, 3);
 	ck_assert_int_eq(st.resync_gone, 2);
 	ck_assert_int_eq(st.entries, 1);
 	proctable_free(pt);
@@ -488,7 +530,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_set_timeout(tc, 20);
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, container_ids);
 	tcase_add_test(tc, not_containers);
 	tcase_add_test(tc, fork_exec_exit);
