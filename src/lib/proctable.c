@@ -828,23 +828,35 @@ static void apply_fork(struct proctable *pt, struct event *ev)
 	struct proc_info *pi;
 	int rc;
 
+	pi = proc_info_new();
+	if (!pi)
+		return;
+	if (have_parent && !ids_known(parent->base))
+		have_parent = false;	/* nothing to inherit them from */
+	rc = read_proc(pt->proc_root, ev->pid, have_parent ? RD_STAT : RD_ALL, pi);
 	/*
-	 * An entry with a snapshot is a process whose exit we lost: the pid
-	 * is reused.  One without is the child's own exec-open, received in
-	 * the same netlink batch as this fork and queued ahead of it: keep it.
+	 * An entry with a snapshot and this child's start time is the child
+	 * itself, read by a rescan that ran while this fork event was still
+	 * queued (in the socket or the queue): what the rescan read is newer
+	 * than what the fork can say (the child may have exec'd since), so
+	 * it stays.  With another start time it is a process whose exit we
+	 * lost: the pid is reused.  One without a snapshot is the child's own
+	 * exec-open, received in the same netlink batch as this fork and
+	 * queued ahead of it: keep it.
 	 */
+	if (e && e->base && rc == 0 && pi->start_time && pi->start_time == e->start_time) {
+		proc_info_put(pi);
+		attach(ev, e);
+		return;
+	}
 	if (e && e->base) {
 		entry_remove(pt, e);
 		e = NULL;
 	}
 	if (!e)
 		e = entry_add(pt, ev->pid);
-	pi = proc_info_new();
-	if (!e || !pi)
+	if (!e)
 		goto fail;
-	if (have_parent && !ids_known(parent->base))
-		have_parent = false;	/* nothing to inherit them from */
-	rc = read_proc(pt->proc_root, ev->pid, have_parent ? RD_STAT : RD_ALL, pi);
 	if (rc == 0 && have_parent)
 		rc = inherit(pi, parent->base) ? -ENOMEM : 0;
 	if (rc && have_parent) {

@@ -505,6 +505,70 @@ START_TEST(pid_reuse_and_resync)
 }
 END_TEST
 
+/*
+ * A rescan that runs while a fork event is still queued (in the socket or
+ * the queue) reads the child first, perhaps after it exec'd; the fork
+ * event that comes after must not replace that newer entry with a copy
+ * of the parent, or the child's exit names the parent's binary.
+ */
+START_TEST(late_fork_after_resync)
+{
+	static const char v2[] = "0::/user.slice/user-1000.slice/session-3.scope\n";
+	struct proctable *pt;
+	struct proc_info *pi;
+	struct event *ev;
+	char cmd[PATH_MAX + 16];
+	int found = 0;
+
+	strcpy(fake_root, "/tmp/senseon-fakeproc.XXXXXX");
+	ck_assert(mkdtemp(fake_root));
+	fake_proc(1, 0, "init", 5, v2);
+	fake_proc(4200, 1, "storm", 1000, v2);
+	pt = proctable_new(fake_root);
+	ck_assert_int_eq(proctable_scan(pt, NULL, NULL), 2);
+
+	/* 4200 forked 4300, which exec'd sleep; events were lost and the
+	 * rescan found it before the fork event was read */
+	fake_proc(4300, 4200, "sleep", 2000, v2);
+	ck_assert_int_eq(proctable_scan(pt, count_found, &found), 1);
+	ck_assert_int_eq(found, 1);
+
+	ev = apply(pt, EVENT_PROC_FORK, 4300, 4200);
+	ck_assert(ev->proc);
+	ck_assert_int_eq(ev->proc->start_time, 2000);
+	ck_assert_msg(ev->proc->exe.data && strcmp(ev->proc->exe.data, "/usr/bin/sleep") == 0,
+		      "late fork replaced the rescan's entry: exe %s",
+		      ev->proc->exe.data ? ev->proc->exe.data : "(null)");
+	event_free(ev);
+	pi = proctable_lookup(pt, 4300);
+	ck_assert(pi);
+	ck_assert_str_eq(pi->comm, "sleep");
+	ck_assert_str_eq(pi->exe.data, "/usr/bin/sleep");
+	ck_assert_int_eq(pi->ppid, 4200);
+	proc_info_put(pi);
+	ev = apply(pt, EVENT_PROC_EXIT, 4300, 0);
+	ck_assert(ev->proc);
+	ck_assert_str_eq(ev->proc->exe.data, "/usr/bin/sleep");
+	event_free(ev);
+	ck_assert_ptr_null(proctable_lookup(pt, 4300));
+
+	/* a fork for a pid whose entry has another start time is still a
+	 * reused pid: the old entry goes, the child starts as its parent */
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/4300", fake_root);
+	ck_assert(system(cmd) == 0);
+	fake_proc(4301, 4200, "sleep", 2100, v2);
+	ck_assert_int_eq(proctable_scan(pt, NULL, NULL), 1);
+	fake_proc(4301, 4200, "storm", 2200, v2);
+	ev = apply(pt, EVENT_PROC_FORK, 4301, 4200);
+	ck_assert_int_eq(ev->proc->start_time, 2200);
+	ck_assert_str_eq(ev->proc->exe.data, "/usr/bin/storm");
+	ck_assert(!ev->proc->resynced);
+	event_free(ev);
+	proctable_free(pt);
+	rm_fake();
+}
+END_TEST
+
 START_TEST(proc_info_read_self)
 {
 	struct proc_info *pi = proc_info_read("/proc", getpid());
@@ -537,6 +601,7 @@ int main(void)
 	tcase_add_test(tc, pidfd_after_exit);
 	tcase_add_test(tc, uid_change);
 	tcase_add_test(tc, pid_reuse_and_resync);
+	tcase_add_test(tc, late_fork_after_resync);
 	tcase_add_test(tc, proc_info_read_self);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
