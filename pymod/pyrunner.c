@@ -212,9 +212,10 @@ static void apply_rlimits(json_t *rl)
 
 		if (!json_is_integer(v) || json_integer_value(v) <= 0)
 			continue;
-#ifdef __SANITIZE_ADDRESS__
-		/* ASan's shadow memory is terabytes of address space: a
-		 * sanitizer build (tests only) cannot run under RLIMIT_AS. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+		/* ASan's and TSan's shadow memory is terabytes of address
+		 * space: a sanitizer build (tests only) cannot run under
+		 * RLIMIT_AS. */
 		if (map[i].res == RLIMIT_AS)
 			continue;
 #endif

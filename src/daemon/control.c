@@ -810,9 +810,13 @@ static void *conn_thread(void *arg)
 	bool admitted = conn_admit(c);
 
 	if (admitted) {
-		conn_write_json(c, json_pack("{s:s, s:s, s:i, s:b}", "hello", "senseond",
-					     "version", PACKAGE_VERSION, "protocol", 1,
-					     "ok", 1));
+		json_t *hello = json_pack("{s:s, s:s, s:i, s:b}", "hello", "senseond",
+					  "version", PACKAGE_VERSION, "protocol", 1, "ok", 1);
+
+		if (hello) {
+			conn_write_json(c, hello);	/* takes no reference */
+			json_decref(hello);
+		}
 		conn_serve(c);
 		audit_flush();	/* a connection that audited nothing else */
 	}

@@ -81,13 +81,20 @@ done
 [ "$left" = 0 ] || fail "fork bomb: expected its $(wc -w < "$W/bomb.pids") children killed, $left alive"
 alive "fork bomb"
 
-printf 'x = bytearray(4 << 30)\nprint("allocated")\n' > "$W/mem.py"
-rc=0; ctl --json run "$W/mem.py" > "$W/json" 2>&1 || rc=$?
-tail -n1 "$W/json" | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read())
+if ldd "$PYRUNNER" | grep -qE 'lib(asan|tsan)'; then
+	# the memory limit without a memory controller is RLIMIT_AS, which a
+	# sanitizer build cannot run under (its shadow memory is terabytes of
+	# address space): checked in the plain build
+	note "sanitizer build of the pyrunner: the 4 GiB allocation check is the plain build's"
+else
+	printf 'x = bytearray(4 << 30)\nprint("allocated")\n' > "$W/mem.py"
+	rc=0; ctl --json run "$W/mem.py" > "$W/json" 2>&1 || rc=$?
+	tail -n1 "$W/json" | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read())
 assert d["exit"] != 0, d
 assert (d["traceback"] and "MemoryError" in d["traceback"]) or d["signal"] == 9, d' ||
-	fail "4 GiB allocation: expected MemoryError or an OOM kill, saw $(tail -n1 "$W/json")"
-alive "4 GiB allocation"
+		fail "4 GiB allocation: expected MemoryError or an OOM kill, saw $(tail -n1 "$W/json")"
+	alive "4 GiB allocation"
+fi
 
 printf 'import ctypes\nctypes.string_at(0)\n' > "$W/segv.py"
 run_expect 139 "a ctypes segfault" "$W/segv.py"
