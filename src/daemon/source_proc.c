@@ -29,10 +29,20 @@
  * reported them (proc_info_read_raw): a program such as /bin/true is often
  * gone, argv and all, by the time the main loop gets to its event.
  *
- * Loss: ENOBUFS on the connector socket means the kernel dropped messages
- * we cannot count.  Each ENOBUFS adds 1 to overflows and 1 to lost (a
- * lower bound, not the number of messages), pushes an EVENT_LOSS and asks
- * the main loop to resync the process table from /proc.
+ * Loss: ENOBUFS on the connector socket means the kernel dropped messages.
+ * It reports an overflow once, then marks the socket congested and drops
+ * every later message *silently* until a read finds the socket empty
+ * (net/netlink/af_netlink.c: netlink_overrun, netlink_broadcast_deliver,
+ * netlink_rcv_wake).  So the loss is not over when ENOBUFS is read: a
+ * process forked between that read and the socket's emptying has all its
+ * events dropped, and a /proc rescan made in that window cannot know it
+ * (proc_flood.sh: a sleeper known to nothing).  Each ENOBUFS therefore
+ * adds 1 to overflows and 1 to lost at once (the status shows the loss
+ * while it lasts), but the EVENT_LOSS and the resync request wait until
+ * the socket has been read empty; then the socket's own drop count
+ * (SO_MEMINFO) says how many messages were lost in all, and the rescan
+ * the main loop makes after that point sees every process whose events
+ * were dropped.
  */
 #include "sensor.h"
 #include "event.h"
@@ -46,6 +56,7 @@
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
@@ -75,6 +86,9 @@ struct proc_source {
 	pthread_t thread;
 	bool started;
 	bool fan_drained;	/* since the current netlink batch arrived */
+	unsigned int nl_overflows;	/* ENOBUFS read since the socket was last empty */
+	bool nl_have_drops;	/* SO_MEMINFO works: nl_drops is the socket's count */
+	uint32_t nl_drops;	/* its drop count when the last loss was accounted */
 	struct mmsghdr msgs[NL_BATCH];
 	struct iovec iov[NL_BATCH];
 	struct sockaddr_nl from[NL_BATCH];
@@ -85,6 +99,7 @@ struct proc_source {
 /* ---- proc connector ----------------------------------------------------- */
 
 static void drain_fanotify(struct proc_source *ps);
+static bool nl_drop_count(struct proc_source *ps, uint32_t *drops);
 
 static int nl_send_op(struct proc_source *ps, enum proc_cn_mcast_op op)
 {
@@ -136,6 +151,7 @@ static int nl_open(struct proc_source *ps, long rcvbuf)
 	}
 	if (setsockopt(ps->nlfd, SOL_SOCKET, SO_RCVBUFFORCE, &val, sizeof(val)) < 0)
 		log_warn("proc connector: SO_RCVBUFFORCE %d: %s", val, strerror(errno));
+	ps->nl_have_drops = nl_drop_count(ps, &ps->nl_drops);
 	rc = nl_socket_set_nonblocking(ps->nl);
 	if (rc < 0) {
 		log_err("proc connector: non-blocking: %s", nl_geterror(rc));
@@ -148,21 +164,76 @@ static int nl_open(struct proc_source *ps, long rcvbuf)
 	return nl_send_op(ps, PROC_CN_MCAST_LISTEN);
 }
 
-static void push_loss(struct proc_source *ps, enum source_id src, const char *name)
+/* Ask for a resync and report @lost events lost from @src. */
+static void push_loss_event(struct proc_source *ps, enum source_id src, const char *name,
+			    uint64_t lost)
 {
 	struct sensor *s = ps->s;
 	struct event *ev;
 
-	/* The kernel does not say how many: one overflow, at least one lost. */
-	atomic_fetch_add(&s->stats[src].overflows, 1);
-	atomic_fetch_add(&s->stats[src].lost, 1);
+	/* requested before the push, so the main loop's wake-up sees it */
 	atomic_store(&s->need_resync, true);
 	ev = event_new(EVENT_LOSS);
 	if (!ev)
 		return;
-	ev->lost = 1;
+	ev->lost = lost;
 	ev->loss_source = name;
 	sensor_push(s, src, ev);
+}
+
+static void push_loss(struct proc_source *ps, enum source_id src, const char *name)
+{
+	/* The kernel does not say how many: one overflow, at least one lost. */
+	atomic_fetch_add(&ps->s->stats[src].overflows, 1);
+	atomic_fetch_add(&ps->s->stats[src].lost, 1);
+	push_loss_event(ps, src, name, 1);
+}
+
+/* The connector socket's count of dropped messages (SO_MEMINFO). */
+static bool nl_drop_count(struct proc_source *ps, uint32_t *drops)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(ps->nlfd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+		return false;
+	*drops = mem[SK_MEMINFO_DROPS];
+	return true;
+}
+
+/* ENOBUFS: counted now; reported when the socket is empty (Overview). */
+static void nl_overflow(struct proc_source *ps)
+{
+	atomic_fetch_add(&ps->s->stats[SOURCE_PROC].overflows, 1);
+	atomic_fetch_add(&ps->s->stats[SOURCE_PROC].lost, 1);
+	ps->nl_overflows++;
+}
+
+/*
+ * A read found the connector socket empty: the kernel has stopped dropping
+ * (the congestion ends with that read), so every message of this loss is
+ * behind us.  Now report it, with the count the socket kept, and ask for
+ * the resync, which the main loop therefore makes after this point.
+ */
+static void nl_loss_end(struct proc_source *ps)
+{
+	uint64_t lost = ps->nl_overflows;
+	uint32_t drops;
+
+	if (!ps->nl_overflows)
+		return;
+	if (ps->nl_have_drops && nl_drop_count(ps, &drops)) {
+		uint32_t n = drops - ps->nl_drops;	/* wraps like the kernel's */
+
+		ps->nl_drops = drops;
+		if (n > lost) {
+			atomic_fetch_add(&ps->s->stats[SOURCE_PROC].lost, n - lost);
+			lost = n;
+		}
+	}
+	ps->nl_overflows = 0;
+	push_loss_event(ps, SOURCE_PROC, "proc", lost);
 }
 
 /* The member of the event_data union must fit in what the kernel sent. */
@@ -421,7 +492,11 @@ static void drain_fanotify(struct proc_source *ps)
 
 /* ---- the thread ---------------------------------------------------------- */
 
-/* Receive netlink batches until empty; see the Overview for the order. */
+/*
+ * Receive netlink batches until empty; see the Overview for the order.
+ * After an ENOBUFS the loss is reported only once a read has found the
+ * socket empty (a short batch or EAGAIN), never on another error.
+ */
 static void drain_netlink(struct proc_source *ps)
 {
 	for (;;) {
@@ -438,19 +513,25 @@ static void drain_netlink(struct proc_source *ps)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == ENOBUFS) {
-			push_loss(ps, SOURCE_PROC, "proc");
+			nl_overflow(ps);
 			continue;	/* the socket still holds what fitted */
 		}
 		if (n < 0) {
 			if (errno != EAGAIN)
 				atomic_fetch_add(&ps->s->stats[SOURCE_PROC].errors, 1);
+			else
+				nl_loss_end(ps);
 			return;
 		}
 		ps->fan_drained = false;
 		for (int i = 0; i < n; i++)
 			handle_datagram(ps, i, ps->msgs[i].msg_len);
-		if (n < NL_BATCH)
+		if (n < NL_BATCH) {
+			/* pushed after the batch: the loss event follows the
+			 * messages that were queued ahead of the drops */
+			nl_loss_end(ps);
 			return;
+		}
 	}
 }
 
