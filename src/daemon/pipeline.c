@@ -308,6 +308,13 @@ void pipeline_resync(struct sensor *s)
 	}
 	/* Drain first so the rescan sees the table as the events left it. */
 	pipeline_drain(s);
+	/*
+	 * Every resync asked for until now, the loss events just drained
+	 * included, is answered by the rescan below, which starts after the
+	 * request: one scan, not one more per loss event.  A request made
+	 * from here on (a source that lost more) gets a scan of its own.
+	 */
+	atomic_store(&s->need_resync, false);
 	s->loss_window_until_ns = monotonic_ns() + LOSS_WINDOW_NS;
 	n = proctable_scan(s->proctable, resync_found, &ctx);
 	if (n < 0)
