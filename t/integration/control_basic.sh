@@ -37,14 +37,14 @@ export SENSEON_CONTROL_SOCKET="$SOCK"
 AUDIT="$T/log/audit.jsonl"
 ctl() { "$SENSEONCTL" -c "$T/etc/senseond.conf" "$@"; }
 daemon_alive() { kill -0 "$DAEMON_PID" 2>/dev/null || fail "senseond died: $1"; }
-# audit_has PYEXPR: some audit record r satisfies PYEXPR
+# audit_has PYEXPR: wait until some audit record r satisfies PYEXPR
 audit_has() {
-	"$PY" - "$AUDIT" "$1" <<'PY'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-sys.exit(0 if any(eval(sys.argv[2], {}, {"r": r}) for r in recs) else 1)
-PY
+	"$PY" "$top_srcdir/t/integration/jsonwait.py" "$AUDIT" "(lambda r: $1)(e)" "$WAIT" >/dev/null
 }
+# ctl_retry ARGS...: senseonctl ARGS until it succeeds (the proc connector
+# may not have delivered the target's fork yet); its output in $out
+ctl_try() { out=$(ctl "$@" 2>&1); }
+ctl_retry() { poll "$WAIT" ctl_try "$@"; }
 
 [ -S "$SOCK" ] || fail "expected the control socket at $SOCK, found none"
 mode=$(stat -c %a "$SOCK")
@@ -71,12 +71,7 @@ grep -q "from status.json" <<<"$out" && fail "status fell back to status.json wh
 note "kill a process the test started"
 sleep 300 &
 victim=$!
-# the proc connector may not have delivered its fork yet
-for i in $(seq 1 40); do
-	out=$(ctl kill "$victim" 2>&1) && break
-	sleep 0.05
-done
-[ "$i" != 40 ] || fail "kill $victim: expected success, saw: $out"
+ctl_retry kill "$victim" || fail "kill $victim: expected success within $WAIT s of retries, saw: $out"
 rc=0
 wait "$victim" || rc=$?
 [ "$rc" = 137 ] || fail "expected the victim to die of SIGKILL (137), saw status $rc"
@@ -86,10 +81,8 @@ audit_has "r['type'] == 'process.kill' and r['pid'] == $victim and r['result'] =
 note "kill with a named signal"
 sleep 300 &
 victim=$!
-for i in $(seq 1 40); do
-	out=$(ctl kill --signal TERM "$victim" 2>&1) && break
-	sleep 0.05
-done
+ctl_retry kill --signal TERM "$victim" ||
+	fail "kill --signal TERM $victim: expected success within $WAIT s of retries, saw: $out"
 rc=0
 wait "$victim" || rc=$?
 [ "$rc" = 143 ] || fail "expected SIGTERM (143) for --signal TERM, saw status $rc ($out)"
@@ -97,22 +90,20 @@ wait "$victim" || rc=$?
 note "kill --tree"
 bash -c 'sleep 300 & sleep 300 & wait' &
 root=$!
-for i in $(seq 1 40); do
+two_kids() {
 	kids=$(ps -o pid= --ppid "$root" | tr -d ' ' | tr '\n' ' ')
-	[ "$(wc -w <<<"$kids")" = 2 ] && break
-	sleep 0.05
-done
-[ "$(wc -w <<<"$kids")" = 2 ] || fail "the tree's two children did not start"
-for i in $(seq 1 40); do
-	out=$(ctl kill --tree "$root" 2>&1) && break
-	sleep 0.05
-done
+	[ "$(wc -w <<<"$kids")" = 2 ]
+}
+poll "$WAIT" two_kids || fail "the tree's two children did not start in $WAIT s; children of $root: '$kids'"
+ctl_retry kill --tree "$root" || fail "kill --tree $root: expected success within $WAIT s of retries, saw: $out"
 grep -q "2 descendants" <<<"$out" || fail "expected '2 descendants' killed, saw: $out"
 wait "$root" 2>/dev/null
-# gone, or a zombie waiting for init to reap it
-alive() { local st; st=$(ps -o stat= -p "$1") && [ "${st#Z}" = "$st" ]; }
+# gone, or a zombie waiting for init to reap it (SIGKILL takes effect
+# when the child next runs: wait for that)
+dead() { local st; ! st=$(ps -o stat= -p "$1") || [ "${st#Z}" != "$st" ]; }
 for k in $kids; do
-	alive "$k" && fail "child $k of the tree survived kill --tree ($(ps -o stat=,cmd= -p "$k"))"
+	poll "$WAIT" dead "$k" ||
+		fail "child $k of the tree survived kill --tree for $WAIT s ($(ps -o stat=,cmd= -p "$k"))"
 done
 
 note "refusals: PID 1, the daemon, a pid that does not exist"
@@ -151,8 +142,9 @@ audit_has "r['type'] == 'control.connect' and r['uid'] == 0 and r['accepted'] is
 daemon_alive "after a refused client"
 
 note "malformed frames"
-"$PY" - "$SOCK" <<'PY' || fail "malformed frame handling wrong"
+"$PY" - "$SOCK" "$WAIT" <<'PY' || fail "malformed frame handling wrong"
 import json, socket, struct, sys
+WAIT = float(sys.argv[2])    # a bound on each reply, never reached when all is well
 
 def recv_frame(s):
     hdr = b""
@@ -171,7 +163,7 @@ def recv_frame(s):
 
 def session(payload):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
+    s.settimeout(WAIT)
     s.connect(sys.argv[1])
     kind, hello = recv_frame(s)
     assert json.loads(hello)["ok"] is True, hello
@@ -201,7 +193,7 @@ for name, payload in cases.items():
 
 # an unknown command is an error reply, and the connection stays usable
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(5)
+s.settimeout(WAIT)
 s.connect(sys.argv[1])
 recv_frame(s)
 s.sendall(frame("j", b'{"id":5,"cmd":"no.such"}'))
@@ -215,13 +207,13 @@ assert reply["id"] == 6 and reply["ok"] is True and reply["status"]["pid"] > 0, 
 conns = [s]
 for i in range(15):
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(5)
+    c.settimeout(WAIT)
     c.connect(sys.argv[1])
     hello = json.loads(recv_frame(c)[1])
     assert hello["ok"] is True, ("connection %d" % (i + 2), hello)
     conns.append(c)
 c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-c.settimeout(5)
+c.settimeout(WAIT)
 c.connect(sys.argv[1])
 reply = json.loads(recv_frame(c)[1])
 assert reply["ok"] is False and "too many connections" in reply["error"], reply
@@ -237,19 +229,11 @@ note "alerts --follow sees a new alert"
 ctl --json alerts --follow > "$T/follow.out" 2> "$T/follow.err" &
 follower=$!
 add_cleanup "kill $follower 2>/dev/null"
-for i in $(seq 1 100); do
-	grep -q "following alerts" "$T/follow.err" && break
-	sleep 0.05
-done
-grep -q "following alerts" "$T/follow.err" ||
-	fail "the follower did not subscribe: $(cat "$T/follow.err")"
+wait_has "$T/follow.err" "following alerts" ||
+	fail "the follower did not say 'following alerts' in $WAIT s: $(cat "$T/follow.err")"
 "$W/bin/alert-me"
-for i in $(seq 1 100); do
-	grep -q '"Control Test Alert"' "$T/follow.out" && break
-	sleep 0.05
-done
-grep -q '"Control Test Alert"' "$T/follow.out" ||
-	fail "expected the alert in the follower's output, saw: $(cat "$T/follow.out")"
+wait_has "$T/follow.out" '"Control Test Alert"' ||
+	fail "expected the alert in the follower's output within $WAIT s, saw: $(cat "$T/follow.out")"
 kill "$follower"
 wait "$follower" 2>/dev/null
 out=$(ctl --json alerts -n 5) || fail "alerts -n 5 failed: $out"

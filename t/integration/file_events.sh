@@ -40,7 +40,7 @@ expect() {
 	expr="e['type']=='$type' and b(e['file'],'path')==$path"
 	[ -z "$new" ] || expr="$expr and b(e['file'],'newPath')==$new"
 	expr="$expr and ($extra)"
-	if ! wait_event "$expr" 5 >/dev/null; then
+	if ! wait_event "$expr" >/dev/null; then
 		echo "--- events seen (last 40) ---" >&2
 		tail -n 40 "$(events_file)" >&2
 		fail "expected a '$type' event for $path${new:+ -> $new}, none came (filter: $expr)"

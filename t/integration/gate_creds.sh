@@ -23,7 +23,9 @@ for p in bad bad2; do
 done
 cp "$T/storm.py" "$T/marks/storm.py" && chmod 644 "$T/marks/storm.py"
 
-gate_config "exec_gate_deadline_ms: 2000"
+# the deadline (the most the configuration allows) is far beyond any
+# decision, however loaded the machine: every answer is the gate's own
+gate_config "exec_gate_deadline_ms: 60000"
 cat > "$T/etc/policy.d/creds.yaml" <<YAML
 Deny bad for nobody by uid:
   policy: program
@@ -43,23 +45,24 @@ Deny bad2 for nobody by name:
     - default ignore
 YAML
 sensor_start
-wait_gate "g['active'] and g['denyPolicies'] == 2" 5 ||
+wait_gate "g['active'] and g['denyPolicies'] == 2" ||
 	fail "expected the gate active with 2 deny policies, saw $(gate_status g)"
 
 N=30
 AS_NOBODY=(setpriv --reuid="$NOBODY" --regid="$(id -g nobody)" --clear-groups)
 
 for p in bad bad2; do
-	out=$(timeout 60 "$PY" "$T/marks/storm.py" "$GATE/$p" "$N") || fail "root storm of $p failed: $out"
+	out=$(timeout "$WAIT" "$PY" "$T/marks/storm.py" "$GATE/$p" "$N") || fail "root storm of $p failed: $out"
 	[ "$(jfield "$out" "j['ok']")" = "$N" ] || fail "expected root's $N execs of $p to run, saw: $out"
 	[ -e "$T/marks/ran-$p-0" ] || fail "expected the marker of $p run by root"
 
-	out=$(timeout 60 "${AS_NOBODY[@]}" "$PY" "$T/marks/storm.py" "$GATE/$p" "$N") ||
+	out=$(timeout "$WAIT" "${AS_NOBODY[@]}" "$PY" "$T/marks/storm.py" "$GATE/$p" "$N") ||
 		fail "nobody's storm of $p failed: $out"
 	[ "$(jfield "$out" "j['errors'].get('EPERM', 0)")" = "$N" ] ||
 		fail "expected all $N execs of $p by nobody denied (EPERM), saw: $out"
 	[ ! -e "$T/marks/ran-$p-$NOBODY" ] || fail "$p ran as nobody although denied"
 	note "$p as nobody: $out"
 done
-wait_gate "g['decisions'] >= $((4 * N))" 5 || fail "expected $((4 * N)) decisions, saw $(gate_status g)"
+# status.json is rewritten every second
+wait_gate "g['decisions'] >= $((4 * N))" || fail "expected $((4 * N)) decisions, saw $(gate_status g)"
 note "gate: $(gate_status g)"

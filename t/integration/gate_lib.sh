@@ -109,15 +109,10 @@ gate_status() {
 }
 
 # wait_gate EXPR [SECONDS]: until EXPR over "execGate" is true (status.json
-# is rewritten every second)
-wait_gate() {
-	local i
-	for i in $(seq 1 $(( ${2:-5} * 10 ))); do
-		[ "$(gate_status "$1" 2>/dev/null)" = True ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+# is rewritten every second); SECONDS defaults to lib.sh's $WAIT.  The
+# caller's failure message shows what status.json said.
+_gate_true() { [ "$(gate_status "$1" 2>/dev/null)" = True ]; }
+wait_gate() { poll "${2:-$WAIT}" _gate_true "$1"; }
 
 # sensor_restart: start again after the daemon died (SIGKILL)
 sensor_restart() {
