@@ -32,8 +32,11 @@ sensor_start
 # platform's crashes) starts at 1 s again and the test stays short
 fresh_sensor() { sensor_stop || true; rm -f "$T/run/status.json"; sensor_start; }
 # wait_exit: the platform crashed on purpose (its --exit-after-*)
+XFER=$((3 * WAIT))	# the bound on a 64 MiB transfer (a second or two when all is well)
 wait_exit() {
 	local rc=0
+	wait_gone "$PLAT_PID" "$XFER" ||
+		fail "expected the platform to crash on purpose $1; $XFER s later it runs, it holds: $(ls -l "$REC/data" | tail -n +2 | awk '{print $5, $NF}' | tr '\n' ' ')"
 	wait "$PLAT_PID" || rc=$?
 	PLAT_PID=
 	[ "$rc" = 3 ] || fail "expected the platform to crash on purpose (exit 3) $1, it exited $rc: $(tail -3 "$T/platform.out")"
@@ -54,7 +57,7 @@ cat > "$T/a.jsonl" <<JSON
 {"type":"command","id":"up-2","session":"s1","cmd":"file.upload","path":"$W/up.bin","_resume":"up-1"}
 JSON
 platform_up --actions "$T/a.jsonl"
-received "e['type'] == 'result' and e['id'] == 'up-2'" 60 > "$W/r" ||
+received "e['type'] == 'result' and e['id'] == 'up-2'" "$XFER" > "$W/r" ||
 	fail "expected a result for the resumed upload up-2"
 "$PY" - "$W/r" "$SHA_UP" "$kept" $((64 * MB)) <<'PY' || fail "up-2: unexpected result $(cat "$W/r")"
 import json, sys
@@ -62,11 +65,11 @@ r = json.loads(open(sys.argv[1]).read())
 assert r["ok"] and r["result"]["sha256"] == sys.argv[2], "sha256"
 assert r["result"]["offset"] == int(sys.argv[3]) and r["result"]["size"] == int(sys.argv[4]), "offset/size"
 PY
-received "e['type'] == 'data.end' and e['id'] == 'up-2' and e['sha256'] == '$SHA_UP'" 5 >/dev/null ||
+received "e['type'] == 'data.end' and e['id'] == 'up-2' and e['sha256'] == '$SHA_UP'" >/dev/null ||
 	fail "expected data.end for up-2 with the whole file's sha256"
 [ "$(sha "$REC/data/up-2")" = "$SHA_UP" ] ||
 	fail "expected the platform's copy (kept part + resumed part) to have sha256 $SHA_UP, it has $(sha "$REC/data/up-2") ($(stat -c %s "$REC/data/up-2") bytes)"
-received "e['type'] == 'result' and e['id'] == 'up-1' and not e['ok'] and 'lost' in e['error']" 10 >/dev/null ||
+received "e['type'] == 'result' and e['id'] == 'up-1' and not e['ok'] and 'lost' in e['error']" >/dev/null ||
 	fail "expected a durable failed result for the interrupted upload up-1"
 note "upload: 64 MiB, resumed at $kept bytes, sha256 matches"
 
@@ -85,9 +88,9 @@ cat > "$T/a.jsonl" <<JSON
 {"type":"command","id":"dl-2","session":"s1","cmd":"file.download","path":"$W/got.bin","size":$((64 * MB)),"sha256":"$SHA_DOWN","mode":416,"_push":"$W/down.bin","_resume":"dl-1"}
 JSON
 platform_up --actions "$T/a.jsonl"
-received "e['type'] == 'result' and e['id'] == 'dl-1' and not e['ok'] and e['result']['have'] > 0" 20 > "$W/r1" ||
+received "e['type'] == 'result' and e['id'] == 'dl-1' and not e['ok'] and e['result']['have'] > 0" > "$W/r1" ||
 	fail "expected the failed dl-1 result to report what the sensor has"
-received "e['type'] == 'result' and e['id'] == 'dl-2'" 60 > "$W/r2" ||
+received "e['type'] == 'result' and e['id'] == 'dl-2'" "$XFER" > "$W/r2" ||
 	fail "expected a result for the resumed download dl-2"
 grep -q '"ok": true' "$W/r2" || fail "dl-2: expected ok, saw $(cat "$W/r2")"
 [ "$(sha "$W/got.bin")" = "$SHA_DOWN" ] || fail "expected $W/got.bin to have sha256 $SHA_DOWN, it has $(sha "$W/got.bin")"
@@ -103,7 +106,7 @@ cat > "$T/a.jsonl" <<JSON
 {"type":"command","id":"dl-bad","session":"s1","cmd":"file.download","path":"$W/bad.out","size":23,"sha256":"$SHA_DOWN","_push":"$W/bad.txt"}
 JSON
 platform_up --actions "$T/a.jsonl"
-received "e['type'] == 'result' and e['id'] == 'dl-bad' and not e['ok'] and 'discarded' in e['error']" 20 >/dev/null ||
+received "e['type'] == 'result' and e['id'] == 'dl-bad' and not e['ok'] and 'discarded' in e['error']" >/dev/null ||
 	fail "expected dl-bad refused for its sha256; received: $(tail -2 "$REC/received.jsonl")"
 [ ! -e "$W/bad.out" ] && [ ! -e "$W/bad.out.senseon-part" ] ||
 	fail "expected nothing left of the mismatched download"
@@ -119,14 +122,15 @@ good = (f"Probe Policy:\n  policy: program\n  priority: Low\n  alertMessage: pro
 bad = "Probe Policy:\n  policy: program\n  rules:\n    - match programName ==\n   bad: [\n"
 print(json.dumps({"type": "session.start", "session": "s1", "analyst": "frank@example.com"}))
 print(json.dumps({"type": "command", "id": "pol-good", "session": "s1", "cmd": "policy.update",
-                  "name": "probe.yaml", "content": good, "_sleep": 1.5}))
+                  "name": "probe.yaml", "content": good}))
+# sent once the good one's result is in: it is applied when the bad comes
 print(json.dumps({"type": "command", "id": "pol-bad", "session": "s1", "cmd": "policy.update",
-                  "name": "probe.yaml", "content": bad}))
+                  "name": "probe.yaml", "content": bad, "_after": "pol-good"}))
 PY
 platform_up --actions "$T/a.jsonl"
-received "e['type'] == 'result' and e['id'] == 'pol-good' and e['ok']" 20 >/dev/null ||
+received "e['type'] == 'result' and e['id'] == 'pol-good' and e['ok']" >/dev/null ||
 	fail "expected the good policy applied; received: $(tail -2 "$REC/received.jsonl")"
-received "e['type'] == 'result' and e['id'] == 'pol-bad' and not e['ok']" 20 > "$W/rb" ||
+received "e['type'] == 'result' and e['id'] == 'pol-bad' and not e['ok']" > "$W/rb" ||
 	fail "expected the bad policy refused"
 grep -Eq "policy.d/probe.yaml:[0-9]+:[0-9]+:" "$W/rb" ||
 	fail "expected the refusal to name FILE:LINE:COL of probe.yaml, saw $(cat "$W/rb")"
@@ -136,7 +140,7 @@ grep -q "probe ran" "$T/etc/policy.d/probe.yaml" ||
 	fail "expected no temporary file left in policy.d: $(ls -A "$T/etc/policy.d")"
 # the running policy is the good one: the probe raises an alert
 "$T/bin/probe" 0.3
-"$PY" "$top_srcdir/t/integration/jsonwait.py" "$T/log/alerts.jsonl" "'probe ran' in json.dumps(e)" 10 >/dev/null ||
+"$PY" "$top_srcdir/t/integration/jsonwait.py" "$T/log/alerts.jsonl" "'probe ran' in json.dumps(e)" "$WAIT" >/dev/null ||
 	fail "expected the applied policy to raise an alert for $T/bin/probe"
 audited "e['type'] == 'policy.update' and e['result'] == 'invalid' and e['peer']['analyst'] == 'frank@example.com'" >/dev/null ||
 	fail "expected the refused policy.update audited with the analyst"

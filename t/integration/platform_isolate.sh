@@ -28,7 +28,7 @@ PHOST=10.78.1.2
 PPORT=8443
 PLAT_WRAP=(ip netns exec "$P")
 # another service next to the platform: isolation must cut it off
-ip netns exec "$P" timeout -s KILL 120 "$PY" -c '
+ip netns exec "$P" timeout -s KILL "$SENSOR_TIMEOUT" "$PY" -c '
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("10.78.1.2", 9999)); s.listen(16); print("ready", flush=True)
@@ -36,7 +36,9 @@ while True:
     c, _ = s.accept(); c.sendall(b"ok\n"); c.close()
 ' > "$T/service.out" 2>&1 &
 SERVER_PIDS+=($!)
-for _ in $(seq 100); do grep -q ready "$T/service.out" && break; sleep 0.05; done
+wait_has "$T/service.out" ready || fail "the service did not say ready in $WAIT s: $(cat "$T/service.out")"
+# service_answers: it answered within 1 s (a single try: the negative
+# check "blocked" uses it, which a slow machine can only make pass)
 service_answers() {
 	ip netns exec "$H" "$PY" -c '
 import socket, sys
@@ -46,7 +48,9 @@ try:
 except OSError:
     sys.exit(1)'
 }
-service_answers || fail "expected the service at 10.78.1.2:9999 reachable before isolation"
+# service_reachable: it answers, retried until $WAIT s
+service_reachable() { poll "$WAIT" service_answers; }
+service_reachable || fail "expected the service at 10.78.1.2:9999 reachable before isolation"
 table_present() { ip netns exec "$H" nft list table inet senseon_isolation >/dev/null 2>&1; }
 
 CONF=$T/etc/senseond.conf
@@ -56,24 +60,22 @@ platform_conf >> "$CONF"
 ip netns exec "$H" timeout -s KILL "$SENSOR_TIMEOUT" "$SENSEOND" -f -c "$CONF" \
 	> "$T/stdout.jsonl" 2>> "$T/senseond.err" &
 SENSOR_PID=$!
-for _ in $(seq 200); do [ -s "$T/run/status.json" ] && break; sleep 0.05; done
-[ -s "$T/run/status.json" ] || fail "senseond did not become ready"
-DAEMON_PID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/run/status.json")
+sensor_ready
 
 cat > "$T/a1.jsonl" <<'JSON'
 {"type":"session.start","session":"s1","analyst":"erin@example.com"}
 {"type":"command","id":"st-0","session":"s1","cmd":"isolation.status"}
-{"type":"command","id":"iso-1","session":"s1","cmd":"isolate","_sleep":0.5}
-{"type":"command","id":"st-1","session":"s1","cmd":"isolation.status"}
+{"type":"command","id":"iso-1","session":"s1","cmd":"isolate","_after":"st-0"}
+{"type":"command","id":"st-1","session":"s1","cmd":"isolation.status","_after":"iso-1"}
 JSON
 platform_up --actions "$T/a1.jsonl"
-received "e['type'] == 'hello' and e['isolation'].get('isolated') is False and 'isolation.status' in e['capabilities']" 20 >/dev/null ||
+received "e['type'] == 'hello' and e['isolation'].get('isolated') is False and 'isolation.status' in e['capabilities']" >/dev/null ||
 	fail "expected a hello reporting isolated: false; received: $(head -c 600 "$REC/received.jsonl")"
-received "e['type'] == 'result' and e['id'] == 'st-0' and e['ok'] and e['result']['isolated'] is False" 20 >/dev/null ||
+received "e['type'] == 'result' and e['id'] == 'st-0' and e['ok'] and e['result']['isolated'] is False" >/dev/null ||
 	fail "expected isolation.status st-0 to say not isolated"
-received "e['type'] == 'result' and e['id'] == 'iso-1' and e['ok']" 20 >/dev/null ||
+received "e['type'] == 'result' and e['id'] == 'iso-1' and e['ok']" >/dev/null ||
 	fail "expected the isolate command's result through the isolated channel; received: $(tail -3 "$REC/received.jsonl")"
-received "e['type'] == 'result' and e['id'] == 'st-1' and e['ok'] and e['result']['isolated'] is True and e['result']['table_present']" 20 >/dev/null ||
+received "e['type'] == 'result' and e['id'] == 'st-1' and e['ok'] and e['result']['isolated'] is True and e['result']['table_present']" >/dev/null ||
 	fail "expected isolation.status st-1 to say isolated with our table present; saw: $(grep st-1 "$REC/received.jsonl")"
 table_present || fail "expected table inet senseon_isolation in $H after the platform's isolate"
 ! service_answers || fail "expected 10.78.1.2:9999 blocked while isolated, it answered"
@@ -86,17 +88,17 @@ audited "e['type'] == 'isolation.change' and e['action'] == 'isolate' and 'erin@
 platform_down
 cat > "$T/a2.jsonl" <<'JSON'
 {"type":"session.start","session":"s2","analyst":"erin@example.com"}
-{"type":"command","id":"uniso-1","session":"s2","cmd":"unisolate","_sleep":0.5}
-{"type":"command","id":"st-2","session":"s2","cmd":"isolation.status"}
+{"type":"command","id":"uniso-1","session":"s2","cmd":"unisolate"}
+{"type":"command","id":"st-2","session":"s2","cmd":"isolation.status","_after":"uniso-1"}
 JSON
 platform_up --actions "$T/a2.jsonl"
-received "e['_conn'] == 1 and e['type'] == 'hello' and e['isolation'].get('isolated') is True" 20 >/dev/null ||
+received "e['_conn'] == 1 and e['type'] == 'hello' and e['isolation'].get('isolated') is True" >/dev/null ||
 	fail "expected the isolated sensor to reconnect to the restarted platform with isolated: true in hello"
-received "e['type'] == 'result' and e['id'] == 'uniso-1' and e['ok']" 20 >/dev/null ||
+received "e['type'] == 'result' and e['id'] == 'uniso-1' and e['ok']" >/dev/null ||
 	fail "expected unisolate's result; received: $(tail -3 "$REC/received.jsonl")"
-received "e['type'] == 'result' and e['id'] == 'st-2' and e['ok'] and e['result']['isolated'] is False" 20 >/dev/null ||
+received "e['type'] == 'result' and e['id'] == 'st-2' and e['ok'] and e['result']['isolated'] is False" >/dev/null ||
 	fail "expected isolation.status st-2 to say not isolated after unisolate"
 ! table_present || fail "expected our table gone after the platform's unisolate"
-service_answers || fail "expected 10.78.1.2:9999 reachable again after unisolate"
+service_reachable || fail "expected 10.78.1.2:9999 reachable again after unisolate"
 kill -0 "$DAEMON_PID" || fail "senseond died"
 echo "PASS: platform_isolate"

@@ -7,7 +7,8 @@
 #    data.end each): the script reads both and sends one back with
 #    senseon.upload(); the bytes arriving at the platform are the file's;
 #  - a queued action resent after a reconnect runs once: the platform
-#    dies while a 3 s script runs, a new platform resends the same
+#    dies while a script runs (it waits for the test's go), a new
+#    platform resends the same
 #    command id, the sensor says it is still running and the script's
 #    side effect happens once; its one result arrives on the new
 #    connection.
@@ -33,9 +34,9 @@ acts = [
     {"type": "command", "id": "run-1", "session": "s1", "cmd": "script.run",
      "name": "hello.py",
      "code": "import sys\nprint('hello from', sys.argv[1])\nsys.exit(3)\n",
-     "args": ["the platform"], "timeout": 20},
+     "args": ["the platform"], "timeout": 300},
     {"type": "command", "id": "run-files", "session": "s1", "cmd": "script.run",
-     "name": "files.py", "timeout": 20,
+     "name": "files.py", "timeout": 300,
      "code": ("import senseon, hashlib\n"
               f"senseon.download('a.bin', '{w}/got-a.bin')\n"
               f"senseon.download('b.txt', '{w}/got-b.txt')\n"
@@ -55,7 +56,7 @@ platform_conf >> "$T/etc/senseond.conf"
 platform_up --actions "$T/actions.jsonl"
 sensor_start
 
-received "e['type'] == 'result' and e['id'] == 'run-1'" 30 > "$W/r1" ||
+received "e['type'] == 'result' and e['id'] == 'run-1'" > "$W/r1" ||
 	fail "expected a result for run-1; received: $(tail -3 "$REC/received.jsonl")"
 "$PY" - "$W/r1" <<'PY' || fail "run-1: expected exit 3 in the result, saw $(cat "$W/r1")"
 import json, sys
@@ -74,7 +75,7 @@ PY
 audited "e['type'] == 'script.start' and e.get('analyst') == 'carol@example.com' and e['name'] == 'hello.py'" >/dev/null ||
 	fail "expected a script audit record naming carol@example.com"
 
-received "e['type'] == 'result' and e['id'] == 'run-files'" 30 > "$W/r2" ||
+received "e['type'] == 'result' and e['id'] == 'run-files'" > "$W/r2" ||
 	fail "expected a result for run-files; received: $(tail -3 "$REC/received.jsonl")"
 grep -q '"ok": true' "$W/r2" || fail "run-files: expected ok, saw $(cat "$W/r2")"
 cmp -s "$W/a.bin" "$W/got-a.bin" || fail "run-files: the script's copy of a.bin differs from what the platform pushed"
@@ -95,9 +96,14 @@ for line in open(sys.argv[1]):
 print(repr(out))
 PY
 }
-for _ in $(seq 50); do [ "$(stdout_of run-files)" = "'second file\\n'" ] && break; sleep 0.1; done
-out=$(stdout_of run-files)
-hellos=$(count_received "e['type'] == 'hello'")
+# until the replies are in (or the connection was re-established, and
+# they are lost)
+replies_in() {
+	out=$(stdout_of run-files)
+	hellos=$(count_received "e['type'] == 'hello'")
+	[ "$out" = "'second file\\n'" ] || [ "$hellos" -gt 1 ]
+}
+poll "$WAIT" replies_in
 if [ "$out" = "''" ] && [ "$hellos" -gt 1 ]; then
 	note "run-files: the connection was re-established during the run ($hellos hellos): live output lost, result delivered"
 else
@@ -112,21 +118,22 @@ import json, sys
 w = sys.argv[1]
 print(json.dumps({"type": "session.start", "session": "s2", "analyst": "dave@example.com"}))
 print(json.dumps({"type": "command", "id": "slow-1", "session": "s2", "cmd": "script.run",
-                  "name": "slow.py", "timeout": 20,
-                  "code": f"import time\nopen('{w}/ran', 'a').write('ran\\n')\ntime.sleep(3)\n"
+                  "name": "slow.py", "timeout": 600,
+                  "code": f"import os, time\nopen('{w}/ran', 'a').write('ran\\n')\n"
+                          f"while not os.path.exists('{w}/go'):\n    time.sleep(0.05)\n"
                           f"open('{w}/ran', 'a').write('done\\n')\n"}))
 PY
 mv "$REC/received.jsonl" "$REC/received.1.jsonl"
 platform_up --actions "$T/actions2.jsonl"
-for _ in $(seq 100); do [ -s "$W/ran" ] && break; sleep 0.05; done
-[ -s "$W/ran" ] || fail "slow-1 did not start"
+wait_has "$W/ran" ran || fail "slow-1 did not start in $WAIT s; received: $(tail -3 "$REC/received.jsonl")"
 platform_down	# the platform dies before the result
 platform_up --actions "$T/actions2.jsonl"
-received "e['type'] == 'reply' and e['id'] == 'slow-1' and e['reply'].get('running')" 20 >/dev/null ||
+received "e['type'] == 'reply' and e['id'] == 'slow-1' and e['reply'].get('running')" >/dev/null ||
 	fail "expected 'still running' for slow-1 resent while it runs; received: $(tail -3 "$REC/received.jsonl")"
-received "e['type'] == 'result' and e['id'] == 'slow-1' and e['ok']" 20 >/dev/null ||
+: > "$W/go"	# the resend was answered: now let the script finish
+received "e['type'] == 'result' and e['id'] == 'slow-1' and e['ok']" >/dev/null ||
 	fail "expected slow-1's result on the new connection"
-sleep 0.5
+# its result says the one run exited: its file is complete
 [ "$(cat "$W/ran")" = "ran
 done" ] || fail "expected slow-1 to run exactly once (ran, done), its file says: $(cat "$W/ran")"
 n=$(count_received "e['type'] == 'result' and e['id'] == 'slow-1' and not e['result'].get('repeat')")

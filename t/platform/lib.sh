@@ -26,13 +26,11 @@ platform_up() {
 		--ca "$PKI/ca.pem" "${certargs[@]}" "$@" > "$T/platform.out" 2>&1 &
 	PLAT_PID=$!
 	add_cleanup "kill -KILL $PLAT_PID 2>/dev/null"
-	for _ in $(seq 100); do
-		grep -q listening "$T/platform.out" && return 0
-		kill -0 "$PLAT_PID" 2>/dev/null || { cat "$T/platform.out" >&2; fail "refplatform exited"; }
-		sleep 0.05
-	done
-	fail "refplatform did not listen in 5 s"
+	poll "$WAIT" _listening_or_gone ||
+		fail "refplatform (pid $PLAT_PID) did not print 'listening' in $WAIT s; its output: $(tail -n 5 "$T/platform.out")"
+	grep -q listening "$T/platform.out" || { cat "$T/platform.out" >&2; fail "refplatform exited"; }
 }
+_listening_or_gone() { grep -q listening "$T/platform.out" || gone "$PLAT_PID"; }
 
 platform_down() {
 	[ -n "$PLAT_PID" ] || return 0
@@ -49,8 +47,9 @@ platform_conf() {
 }
 
 # received PYEXPR [SECONDS]: wait until the platform received a frame e
+# (SECONDS: lib.sh's $WAIT unless given)
 received() {
-	"$PY" "$top_srcdir/t/integration/jsonwait.py" "$REC/received.jsonl" "$1" "${2:-15}"
+	"$PY" "$top_srcdir/t/integration/jsonwait.py" "$REC/received.jsonl" "$1" "${2:-$WAIT}"
 }
 count_received() {
 	"$PY" "$top_srcdir/t/integration/jsonwait.py" --count "$REC/received.jsonl" "$1" 0
@@ -72,7 +71,7 @@ run_alertme() {
 	done
 	[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
 }
-# audited PYEXPR [SECONDS]: wait for an audit record
+# audited PYEXPR [SECONDS]: wait for an audit record (SECONDS: $WAIT)
 audited() {
-	"$PY" "$top_srcdir/t/integration/jsonwait.py" "$T/log/audit.jsonl" "$1" "${2:-10}"
+	"$PY" "$top_srcdir/t/integration/jsonwait.py" "$T/log/audit.jsonl" "$1" "${2:-$WAIT}"
 }

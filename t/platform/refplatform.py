@@ -15,7 +15,11 @@ requires a client certificate from --ca, and for each sensor connection:
     JSON lines: platform frames such as session.start and command; a
     command with "_push": PATH (or a list of paths, one file each) is
     followed by PATH's bytes as data chunks and a data.end, from the
-    command's "offset").  Actions are
+    command's "offset"; an action with "_after": ID is sent only once the
+    result of command ID arrived, so it is handled after that command
+    finished, however long that takes; "_sleep": S waits S seconds after
+    sending, for tests that want the sensor busy, never for ordering).
+    Actions are
     resent on every connection until their result arrived: the platform
     queues actions for offline sensors;
   * --malformed TEXT: send TEXT as a text frame after the hello;
@@ -83,12 +87,27 @@ class Platform:
                     off += len(data)
                     self.pushed += len(data)
                     if self.args.exit_after_push and self.pushed >= self.args.exit_after_push:
-                        await asyncio.sleep(0.2)
+                        await self.flushed(ws)
                         os._exit(3)
                     if self.args.push_delay:
                         await asyncio.sleep(self.args.push_delay)
             await ws.send(json.dumps({"type": "data.end", "id": cid}))
             off = 0
+
+    async def flushed(self, ws):
+        """Until what was sent left our buffers for the kernel's (it then
+        reaches the sensor even after we exit), or 60 s."""
+        transport = getattr(ws, "transport", None)
+        for _ in range(6000):
+            if transport is None or transport.get_write_buffer_size() == 0:
+                return
+            await asyncio.sleep(0.01)
+
+    async def result_of(self, cid):
+        """Until the result of command CID arrived."""
+        while cid not in self.results:
+            self.result_seen.clear()
+            await self.result_seen.wait()
 
     async def resume(self, a):
         """Where a new attempt of an interrupted transfer starts: for a
@@ -97,9 +116,7 @@ class Platform:
         under the new id, so the new id's file is the whole file)."""
         old = a["_resume"]
         if a["cmd"] == "file.download":
-            while old not in self.results:
-                self.result_seen.clear()
-                await self.result_seen.wait()
+            await self.result_of(old)
             return self.results[old]["result"]["have"]
         src = os.path.join(self.dir, "data", old)
         dst = os.path.join(self.dir, "data", a["id"])
@@ -111,6 +128,8 @@ class Platform:
         for a in self.actions:
             if a.get("type") == "command" and a["id"] in self.done_ids:
                 continue
+            if "_after" in a:
+                await self.result_of(a["_after"])
             if "_resume" in a:
                 a["offset"] = await self.resume(a)
             frame = {k: v for k, v in a.items() if not k.startswith("_")}
