@@ -22,7 +22,7 @@ PYRUNNER="$top_builddir/senseon-pyrunner"
 [ -x "$SENSEOND" ] || skip "senseond not built"
 
 alerts() { echo "$T/log/alerts.jsonl"; }
-wait_alert() { "$PY" "$top_srcdir/t/integration/jsonwait.py" "$(alerts)" "$1" "${2:-10}"; }
+wait_alert() { "$PY" "$top_srcdir/t/integration/jsonwait.py" "$(alerts)" "$1" "${2:-$WAIT}"; }
 W="$T/work"
 mkdir -p "$W/bin"
 cp /bin/true "$W/bin/resp-test"
@@ -77,7 +77,7 @@ sensor_start
 # --- live: the script runs with the alert ---
 "$W/bin/resp-test"
 alert=$(wait_alert 'e["name"] == "Script Response Test"') ||
-	fail "no alert for resp-test in 10 s"
+	fail "no alert for resp-test in $WAIT s"
 uuid=$(printf '%s' "$alert" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])')
 note=$(printf '%s' "$alert" | "$PY" -c 'import json,sys
 e = json.load(sys.stdin)
@@ -88,8 +88,8 @@ case "$note" in
 *) fail "script notification: expected 'script | success | script started: run id N', saw '$note'" ;;
 esac
 run_id=${note##* }
-for _ in $(seq 1 100); do [ -s "$W/marker" ] && break; sleep 0.05; done
-[ -s "$W/marker" ] || fail "the response script wrote no marker in 5 s (log: $(grep -i script "$T/senseond.err" | tail -n 5))"
+poll "$WAIT" test -s "$W/marker" ||
+	fail "the response script wrote no marker in $WAIT s (log: $(grep -i script "$T/senseond.err" | tail -n 5))"
 read -r got_ctx got_stdin got_name < "$W/marker"
 [ "$got_ctx" = "$uuid" ] || fail "alert_context() uuid: expected $uuid, saw $got_ctx"
 [ "$got_stdin" = "$uuid" ] || fail "stdin alert uuid: expected $uuid, saw $got_stdin"
@@ -105,27 +105,30 @@ for line in open(sys.argv[1]):
         print(r.get("origin"), r.get("exit"))
 PY
 }
-for _ in $(seq 1 100); do [ -n "$(audit_end)" ] && break; sleep 0.05; done
+has_end() { [ -n "$(audit_end)" ]; }
+poll "$WAIT" has_end
 [ "$(audit_end)" = "policy:Script Response Test 0" ] ||
 	fail "audit script.end of run $run_id: expected 'policy:Script Response Test 0', saw '$(audit_end)'"
-grep -q "run $run_id.*stdout: marked $uuid" "$T/senseond.err" ||
+logged_output() { grep -q "run $run_id.*stdout: marked $uuid" "$T/senseond.err"; }
+poll "$WAIT" logged_output ||
 	fail "the script's output is not in the daemon log: $(grep -i 'script' "$T/senseond.err" | tail -n 5)"
 
 # --- dry run: described, not run ---
 "$W/bin/resp-dry"
-alert=$(wait_alert 'e["name"] == "Script Response Dry"') || fail "no alert for resp-dry in 10 s"
+alert=$(wait_alert 'e["name"] == "Script Response Dry"') || fail "no alert for resp-dry in $WAIT s"
 printf '%s' "$alert" | "$PY" -c 'import json,sys
 e = json.load(sys.stdin)
 msgs = [n.get("message") for n in e["notifications"]]
 res = [n["message_fields"]["action_result"] for n in e["notifications"] if n.get("type") == "response"]
 assert "Would have taken responseAction: script" in msgs, msgs
 assert res == ["dry run"], res' || fail "dry run notification: saw $alert"
-sleep 0.5
+# the alert is written after the response step, whose result it holds:
+# "dry run" says that step is over and started no script
 [ ! -e "$W/dry-marker" ] || fail "dry run: the script ran (it wrote $W/dry-marker)"
 
 # --- a missing script fails the action ---
 "$W/bin/resp-missing"
-alert=$(wait_alert 'e["name"] == "Script Response Missing"') || fail "no alert for resp-missing in 10 s"
+alert=$(wait_alert 'e["name"] == "Script Response Missing"') || fail "no alert for resp-missing in $WAIT s"
 printf '%s' "$alert" | "$PY" -c 'import json,sys
 e = json.load(sys.stdin)
 m = [n["message_fields"] for n in e["notifications"] if n.get("type") == "response"][0]
@@ -146,7 +149,14 @@ ctl run "$W/raise.py" b > "$W/uuids.b" 2> "$W/err.b" & rb=$!
 for _ in 1 2 3 4 5; do "$W/bin/resp-missing"; done
 wait "$ra" || fail "raise.py a: exit $? ($(cat "$W/err.a"))"
 wait "$rb" || fail "raise.py b: exit $? ($(cat "$W/err.b"))"
-sleep 0.3
+# senseon.alert() returns once its alert is queued; an exec after both
+# runs ended is queued after all of them, so once its alert is written
+# every script alert has been written (one main loop, in queue order)
+"$W/bin/resp-missing" &
+last=$!
+wait "$last"
+wait_alert "e['name'] == 'Script Response Missing' and e['process']['pid'] == $last" >/dev/null ||
+	fail "no alert for resp-missing pid $last, the mark after the script alerts"
 "$PY" - "$(alerts)" "$W/uuids.a" "$W/uuids.b" <<'PY' || fail "script alerts: see above"
 import json, sys
 want = {}

@@ -25,12 +25,13 @@ ctl run "$T/run-tmp.py" > "$T/run.out" 2>&1 || fail "the script failed: $(cat "$
 
 alerts="$T/log/alerts.jsonl"
 "$PY" "$top_srcdir/t/integration/jsonwait.py" "$alerts" \
-	"e['process']['exe'] == '$T/bin/tmp-true'" 10 > /dev/null ||
+	"e['process']['exe'] == '$T/bin/tmp-true'" "$WAIT" > /dev/null ||
 	fail "expected an alert for $T/bin/tmp-true run by a script, saw: $(cat "$alerts" 2>/dev/null)"
+# the worker's exec itself was seen (as an event): by then the policies
+# had their look at it, and an alert for it would have been written
+wait_event "e.get('type') == 'exec' and e['process']['exe'] == '$T/bin/senseon-pyrunner'" > /dev/null ||
+	fail "expected the worker's exec among the events"
 n=$("$PY" "$top_srcdir/t/integration/jsonwait.py" --count "$alerts" \
 	"e['process']['exe'] == '$T/bin/senseon-pyrunner'" 0)
 [ "$n" = 0 ] || fail "expected no alert for senseond starting its worker, saw $n"
-# the worker's exec itself was seen (as an event), just not alerted on
-wait_event "e.get('type') == 'exec' and e['process']['exe'] == '$T/bin/senseon-pyrunner'" 5 > /dev/null ||
-	fail "expected the worker's exec among the events"
 note "zygote start not alerted; a script's /tmp program alerted"

@@ -172,14 +172,12 @@ grep -vE '^[[:space:]]*#' /etc/senseon/policy.d/*.yaml | grep -wq deny &&
 	fail "a shipped default policy mentions the deny action (expected alert-only defaults): $(grep -lw deny /etc/senseon/policy.d/*.yaml)"
 grep -q '^exec_gate_fail_closed: false' "$CONF" ||
 	fail "$CONF: expected exec_gate_fail_closed: false (fail-open) by default"
-timeout -s KILL 120 /usr/sbin/senseond -f -c "$CONF" > "$T/stdout.jsonl" 2> "$T/senseond.err" &
+timeout -s KILL "$SENSOR_TIMEOUT" /usr/sbin/senseond -f -c "$CONF" > "$T/stdout.jsonl" 2> "$T/senseond.err" &
 SENSOR_PID=$!
-for _ in $(seq 1 200); do
-	[ -s /run/senseon/status.json ] && break
-	kill -0 "$SENSOR_PID" 2>/dev/null || fail "installed senseond exited at start: $(tail -n 5 "$T/senseond.err")"
-	sleep 0.05
-done
-[ -s /run/senseon/status.json ] || fail "installed senseond wrote no /run/senseon/status.json in 10 s"
+ready_or_gone() { [ -s /run/senseon/status.json ] || gone "$SENSOR_PID"; }
+poll "$WAIT" ready_or_gone ||
+	fail "installed senseond wrote no /run/senseon/status.json in $WAIT s: $(tail -n 5 "$T/senseond.err")"
+[ -s /run/senseon/status.json ] || fail "installed senseond exited at start: $(tail -n 5 "$T/senseond.err")"
 DAEMON_PID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' /run/senseon/status.json)
 [ "$(readlink "/proc/$DAEMON_PID/exe")" = /usr/sbin/senseond ] ||
 	fail "status.json names pid $DAEMON_PID, which is not /usr/sbin/senseond"
@@ -192,7 +190,7 @@ expect_mode /run/senseon/control.sock 600
 
 # A shipped script through the installed senseonctl and pyrunner, by name
 # (run from $T, so no local file of that name is taken instead).
-(cd "$T" && timeout 60 /usr/bin/senseonctl run triage --json) > "$T/triage.json" 2> "$T/triage.err" ||
+(cd "$T" && timeout "$WAIT" /usr/bin/senseonctl run triage --json) > "$T/triage.json" 2> "$T/triage.err" ||
 	fail "senseonctl run triage --json failed (status $?): $(tail -n 5 "$T/triage.err")"
 "$PY" - "$T/triage.json" "$DAEMON_PID" <<'PY' || fail "senseonctl run triage: unexpected report (above)"
 import json, os, sys
@@ -234,10 +232,10 @@ PY
 MARK="senseon-deb-test-$$"
 cp /bin/true "$T/$MARK"
 "$T/$MARK" || fail "cannot run $T/$MARK"
-"$PY" - /var/log/senseon/alerts.jsonl "$T/$MARK" <<'PY' || fail "no 'Execution From Temporary Directory' alert for $T/$MARK in /var/log/senseon/alerts.jsonl within 10 s"
+"$PY" - /var/log/senseon/alerts.jsonl "$T/$MARK" "$WAIT" <<'PY' || fail "no 'Execution From Temporary Directory' alert for $T/$MARK in /var/log/senseon/alerts.jsonl within $WAIT s"
 import json, sys, time
 path, exe = sys.argv[1], sys.argv[2]
-end = time.time() + 10
+end = time.time() + float(sys.argv[3])
 while time.time() < end:
     try:
         lines = open(path, encoding="utf-8").readlines()
@@ -262,16 +260,12 @@ if command -v logrotate >/dev/null; then
 	rotated=(/var/log/senseon/audit.jsonl.2*)
 	[ -f "${rotated[0]}" ] || fail "logrotate left no dated /var/log/senseon/audit.jsonl.2* (saw: $(ls /var/log/senseon))"
 	[ -f /var/log/senseon/alerts.jsonl.1 ] || fail "logrotate did not rotate alerts.jsonl (saw: $(ls /var/log/senseon))"
-	for _ in $(seq 1 100); do
-		[ -s /var/log/senseon/audit.jsonl ] && break
-		sleep 0.05
-	done
-	[ -s /var/log/senseon/audit.jsonl ] ||
+	poll "$WAIT" test -s /var/log/senseon/audit.jsonl ||
 		fail "senseond did not reopen audit.jsonl after logrotate's SIGHUP (saw: $(ls /var/log/senseon))"
 	head -n 1 /var/log/senseon/audit.jsonl | grep -q '"type":"audit.rotated"' ||
 		fail "new audit.jsonl does not start with audit.rotated: $(head -c 300 /var/log/senseon/audit.jsonl)"
 	expect_mode /var/log/senseon/audit.jsonl 600
-	(cd "$T" && timeout 60 /usr/bin/senseonctl run collect /etc/senseon/senseond.conf) > "$T/collect.out" 2>&1 ||
+	(cd "$T" && timeout "$WAIT" /usr/bin/senseonctl run collect /etc/senseon/senseond.conf) > "$T/collect.out" 2>&1 ||
 		fail "senseonctl run collect failed after rotation: $(tail -n 5 "$T/collect.out")"
 	cmp -s "$T/senseond.conf" /etc/senseon/senseond.conf ||
 		fail "collect: expected $T/senseond.conf to be a copy of /etc/senseon/senseond.conf"
