@@ -2,13 +2,19 @@
 /*
  * filehash - lazily computed, cached SHA-256 of files.
  *
- * Overview: owns a fixed-size, direct-mapped cache of (dev, inode, mtime,
- * size) -> digest behind one mutex, allocated statically so a cache hit
- * costs an open, an fstat and a lookup, never an allocation.  It does not
- * own the fds it is given.  The key is taken from the fd *after* open, so
- * the digest always belongs to the bytes that were read; a file rewritten
- * within one mtime tick with the same size is the known blind spot shared
- * with every mtime-keyed cache (IMA has the same trade-off).
+ * Overview: owns a fixed-size, direct-mapped cache of (dev, inode, size,
+ * mtime, ctime) -> digest behind one mutex, allocated statically so a cache
+ * hit costs an open, an fstat and a lookup, never an allocation.  It does
+ * not own the fds it is given.  The key is taken from the fd *after* open,
+ * before the read, so any later change to the file makes it miss.
+ *
+ * Why ctime: the file's owner can set mtime back with utimensat(2) after a
+ * same-size rewrite, but not ctime (every write and utimensat sets it to
+ * now), so a sha256 blocklist cannot be dodged that way.  The kernel keeps
+ * coarse timestamps (one tick, a few ms), so a file changed within a tick
+ * of being hashed could change again with the same ctime: such a digest is
+ * not cached ("racily clean", as git calls it).  Only root can move the
+ * clock, and root is trusted.
  */
 #include "filehash.h"
 
@@ -19,16 +25,20 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CACHE_SLOTS	1024	/* power of two */
+/* a change this recent may share its ctime with a later one (well above a
+ * tick at HZ=100) */
+#define RACY_NS		(20 * 1000000ll)
 #define READ_CHUNK	65536
 
 struct slot {
 	bool used;
 	dev_t dev;
 	ino_t ino;
-	struct timespec mtime;
+	struct timespec mtime, ctime;
 	off_t size;
 	char hex[FILEHASH_HEX_LEN + 1];
 };
@@ -48,7 +58,8 @@ static bool slot_matches(const struct slot *s, const struct stat *st)
 {
 	return s->used && s->dev == st->st_dev && s->ino == st->st_ino &&
 	       s->size == st->st_size && s->mtime.tv_sec == st->st_mtim.tv_sec &&
-	       s->mtime.tv_nsec == st->st_mtim.tv_nsec;
+	       s->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       s->ctime.tv_sec == st->st_ctim.tv_sec && s->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
 static bool cache_lookup(const struct stat *st, char *hex)
@@ -76,8 +87,17 @@ static void cache_store(const struct stat *st, const char *hex)
 	s->ino = st->st_ino;
 	s->size = st->st_size;
 	s->mtime = st->st_mtim;
+	s->ctime = st->st_ctim;
 	memcpy(s->hex, hex, sizeof(s->hex));
 	stats.misses++;
+	pthread_mutex_unlock(&lock);
+}
+
+static void count_racy(void)
+{
+	pthread_mutex_lock(&lock);
+	stats.misses++;
+	stats.uncached++;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -141,11 +161,18 @@ out:
 	return rc;
 }
 
+static long long ts_ns(const struct timespec *ts)
+{
+	return (long long)ts->tv_sec * 1000000000ll + ts->tv_nsec;
+}
+
 int filehash_fd(int fd, char hex[FILEHASH_HEX_LEN + 1])
 {
+	struct timespec now;
 	struct stat st;
 	int rc;
 
+	clock_gettime(CLOCK_REALTIME, &now);	/* before the fstat: see RACY_NS */
 	if (fstat(fd, &st)) {
 		rc = -errno;
 		goto err;
@@ -163,7 +190,10 @@ int filehash_fd(int fd, char hex[FILEHASH_HEX_LEN + 1])
 	rc = hash_fd(fd, hex);
 	if (rc)
 		goto err;
-	cache_store(&st, hex);
+	if (ts_ns(&st.st_ctim) + RACY_NS < ts_ns(&now))
+		cache_store(&st, hex);
+	else
+		count_racy();
 	return 0;
 err:
 	count_error();

@@ -17,6 +17,7 @@
 struct filehash_stats {
 	uint64_t hits;
 	uint64_t misses;	/* files read and hashed */
+	uint64_t uncached;	/* ... and not cached: changed too recently */
 	uint64_t errors;
 };
 

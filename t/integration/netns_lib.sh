@@ -14,9 +14,15 @@ SERVER_PIDS=()
 
 netns_cleanup() {
 	local pid ns
-	for pid in "${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}"; do kill -KILL "$pid" 2>/dev/null || true; done
+	# TERM, not KILL: a server runs under `timeout`, which forwards TERM
+	# to it; a KILLed timeout left its server orphaned, alive for good
+	for pid in "${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
 	sensor_stop >/dev/null 2>&1 || true
-	for ns in "${NSLIST[@]+"${NSLIST[@]}"}"; do ip netns del "$ns" 2>/dev/null || true; done
+	for ns in "${NSLIST[@]+"${NSLIST[@]}"}"; do
+		# whatever still runs in a namespace this test made is the test's own
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+		ip netns del "$ns" 2>/dev/null || true
+	done
 }
 add_cleanup netns_cleanup
 

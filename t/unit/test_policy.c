@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- allocation counting: replaces malloc for the whole test binary ---- */
@@ -573,6 +576,57 @@ START_TEST(test_exec_file_policies)
 }
 END_TEST
 
+/* Wait until @path last changed more than the cache's racy window ago (a
+ * file changed within a timestamp tick is hashed but never cached). */
+static void wait_older_than_racy(const char *path)
+{
+	struct timespec now;
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	for (int i = 0; i < 1000; i++) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		if ((now.tv_sec - st.st_ctim.tv_sec) * 1000000000ll +
+		    (now.tv_nsec - st.st_ctim.tv_nsec) > 100 * 1000000ll)
+			return;
+		usleep(10000);
+	}
+	ck_abort_msg("%s: its ctime never got 100 ms old", path);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* The owner rewrites a hashed file with other bytes of the same size and
+ * sets its mtime back: the cache must not return the old digest. */
+START_TEST(test_sha256_cache_not_forgeable)
+{
+	char path[600], hex[FILEHASH_HEX_LEN + 1];
+	struct timespec times[2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/swap", tmpdir);
+	write_file(path, "hello\n");
+	wait_older_than_racy(path);
+	ck_assert_int_eq(filehash_path(path, hex), 0);
+	ck_assert_str_eq(hex, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+	ck_assert_int_eq(stat(path, &st), 0);
+	write_file(path, "HELLO\n");
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+	ck_assert_int_eq(filehash_path(path, hex), 0);
+	/* sha256("HELLO\n") */
+	ck_assert_str_eq(hex, "3b09aeb6f5f5336beb205d7f720371bc927cd46c21922e334d47ba264acb5ba4");
+}
+END_TEST
+
 START_TEST(test_sha256)
 {
 	char path[600], hex[FILEHASH_HEX_LEN + 1];
@@ -584,6 +638,12 @@ START_TEST(test_sha256)
 	fp = fopen(path, "w");
 	fputs("hello\n", fp);
 	fclose(fp);
+	/* a file changed this instant is hashed but not cached */
+	filehash_get_stats(&st0);
+	ck_assert_int_eq(filehash_path(path, hex), 0);
+	filehash_get_stats(&st1);
+	ck_assert_uint_eq(st1.uncached, st0.uncached + 1);
+	wait_older_than_racy(path);
 	ck_assert_int_eq(filehash_path(path, hex), 0);
 	ck_assert_str_eq(hex, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
 	filehash_get_stats(&st0);
@@ -814,6 +874,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_eval_missing_fields);
 	tcase_add_test(tc, test_eval_file_fields);
 	tcase_add_test(tc, test_sha256);
+	tcase_add_test(tc, test_sha256_cache_not_forgeable);
 	tcase_add_test(tc, test_exec_file_policies);
 	tcase_add_test(tc, test_typing);
 	tcase_add_test(tc, test_replay_json);
