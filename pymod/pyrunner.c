@@ -262,7 +262,12 @@ static void child_setup(int *fds, json_t *req, bool born_in_cgroup)
 		dup2(null, STDIN_FILENO);
 	dup2(fds[FD_OUT], STDOUT_FILENO);
 	dup2(fds[FD_ERR], STDERR_FILENO);
-	dup2(fds[FD_RPC], SENSEON_RPC_FD);
+	/* close-on-exec: the module's root channel must never reach a program
+	 * the script runs (dup2 would clear the flag) */
+	if (fds[FD_RPC] == SENSEON_RPC_FD)
+		fcntl(SENSEON_RPC_FD, F_SETFD, FD_CLOEXEC);
+	else
+		dup3(fds[FD_RPC], SENSEON_RPC_FD, O_CLOEXEC);
 	close_range(SENSEON_RPC_FD + 1, ~0U, 0);
 	reset_signals();
 	prctl(PR_SET_NAME, "senseon-script", 0, 0, 0);

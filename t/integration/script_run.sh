@@ -101,6 +101,33 @@ run_expect 139 "a ctypes segfault" "$W/segv.py"
 grep -q "signal SEGV" "$W/stderr" || fail "segfault: expected 'signal SEGV', saw $(cat "$W/stderr")"
 alive "segfault"
 
+# The module's RPC channel (fd 3, root's line to the daemon) never reaches a
+# program the script runs, even one that drops to nobody: such a program
+# could otherwise ask the daemon, as root, for any file.  The script itself
+# keeps using the module.
+cat > "$W/probe_fd3.py" <<'PY'
+import os
+try:
+    os.fstat(3)
+    print("fd3 open", os.readlink("/proc/self/fd/3"))
+except OSError as e:
+    print("fd3 closed", e.errno)
+PY
+chmod 644 "$W/probe_fd3.py"
+cat > "$W/child_fds.py" <<'PY'
+import os, senseon, sys
+# os.system keeps every inheritable fd: the worst case
+rc = os.system("cd / && setpriv --reuid=65534 --regid=65534 --clear-groups -- "
+               "/usr/bin/python3 %s > %s 2>&1" % (sys.argv[1], sys.argv[2]))
+print("child exit", rc >> 8)
+print("module", senseon.hostname() != "")
+PY
+run_expect 0 "a script that runs a program as nobody" "$W/child_fds.py" "$W/probe_fd3.py" "$W/child_fds.out"
+grep -qx "fd3 closed 9" "$W/child_fds.out" ||
+	fail "a program run by a script inherited fd 3 (the module's root channel): $(cat "$W/child_fds.out")"
+grep -qx "module True" "$W/stdout" || fail "the script lost its module after running a program: $(cat "$W/stdout")"
+alive "a script's child"
+
 printf 'import sys\nsys.stdout.write("x" * (50 << 20))\n' > "$W/print.py"
 rc=0; ctl --json run "$W/print.py" > "$W/json" 2>/dev/null || rc=$?
 tail -n1 "$W/json" | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read())
