@@ -63,6 +63,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,14 @@ struct filed {
 	uint64_t word;
 };
 
+/* uid -> user name for callers the process table has not seen yet */
+#define GATE_USERS	64
+struct gate_user {
+	bool used;
+	uid_t uid;
+	char name[256];		/* "": the uid has no name */
+};
+
 struct execgate {
 	struct sensor *s;
 	struct execgate_core core;
@@ -119,6 +128,7 @@ struct execgate {
 	pthread_mutex_t snap_lock;	/* held for a pointer copy only */
 	struct gate_snap *snap;
 	long stall_ms;		/* SENSEON_GATE_TEST_STALL_MS, tests only */
+	struct gate_user users[GATE_USERS];	/* gate thread only */
 	char self_exe[PATH_MAX];
 	size_t self_exe_len;
 	struct strlist paths;	/* what was marked, to see a change */
@@ -391,6 +401,32 @@ static struct proc_info *fresh_proc(struct execgate *g, struct proc_info *pi, pi
 	return parent;
 }
 
+/*
+ * The user name of a fresh caller whose uid differs from its parent's (a
+ * setuid helper, setpriv, su): without it `userName == "nobody"` fails to
+ * match a fast spawn, a deny bypass that a slow or loaded sensor made
+ * common.  The process table's cache belongs to the main loop, so the gate
+ * keeps its own.  The NSS lookup may block: it is made at most once per
+ * uid, and the watchdog answers whatever waits meanwhile.
+ */
+static const char *gate_user_name(struct execgate *g, uid_t uid)
+{
+	struct gate_user *u = &g->users[uid % GATE_USERS];
+
+	if (!u->used || u->uid != uid) {
+		struct passwd pw, *res = NULL;
+		char buf[4096];
+
+		u->used = true;
+		u->uid = uid;
+		u->name[0] = '\0';
+		if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res &&
+		    strlen(res->pw_name) < sizeof(u->name))
+			strcpy(u->name, res->pw_name);
+	}
+	return u->name[0] ? u->name : NULL;
+}
+
 /* The stack event a decision is made on: the calling process as the
  * process table knows it, with the binary it is about to run.  Its
  * arguments are not known before the exec: programArgs is absent. */
@@ -596,6 +632,8 @@ static void decide_one(struct execgate *g, const struct gate_snap *sn,
 	caller = lk;
 	if (!lk) {
 		fresh_parent = fresh_proc(g, &pi, pid);
+		if (!pi.user && pi.uid != (uid_t)-1)
+			pi.user = (char *)gate_user_name(g, pi.uid);
 		/* the caller still runs what it inherited from its parent */
 		fresh_caller = pi;
 		fresh_caller.exe = fresh_parent ? fresh_parent->exe : (struct bytes){ 0 };

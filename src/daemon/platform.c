@@ -256,6 +256,18 @@ static int send_text(json_t *msg, uint64_t gen, bool front)
 	return err;
 }
 
+/* send_text, taking the reference to @msg (jansson's _new convention) */
+static int send_text_new(json_t *msg, uint64_t gen, bool front)
+{
+	int err;
+
+	if (!msg)
+		return -ENOMEM;
+	err = send_text(msg, gen, front);
+	json_decref(msg);
+	return err;
+}
+
 /* ---- outbox ---- */
 
 static int outbox_put(json_t *msg)
@@ -391,7 +403,7 @@ static int tr_send_json(void *priv, json_t *msg, int done)
 		return 0;
 	}
 	/* live output only: a lost connection loses it, the result stays */
-	send_text(json_pack("{s:s, s:s, s:o}", "type", "reply", "id", pc->id, "reply", body),
+	send_text_new(json_pack("{s:s, s:s, s:o}", "type", "reply", "id", pc->id, "reply", body),
 		  pc->gen, false);
 	return 0;
 }
@@ -590,8 +602,8 @@ static bool ledger_answer(const struct pproto_msg *m, enum ledger_state st, json
 		break;
 	case LEDGER_RUNNING:
 		snprintf(why, sizeof(why), "command %s is still running", m->id);
-		send_text(json_pack("{s:s, s:s, s:{s:b, s:s}}", "type", "reply", "id", m->id,
-				    "reply", "running", 1, "note", why), 0, false);
+		send_text_new(json_pack("{s:s, s:s, s:{s:b, s:s}}", "type", "reply", "id", m->id,
+					"reply", "running", 1, "note", why), 0, false);
 		break;
 	case LEDGER_INTERRUPTED:
 		snprintf(why, sizeof(why), "command %s was interrupted by a restart of the "
@@ -802,8 +814,8 @@ static void malformed(const char *why)
 	log_warn("platform: malformed frame from the platform: %s; resetting the connection",
 		 why);
 	snprintf(plat.close_reason, sizeof(plat.close_reason), "malformed frame: %s", why);
-	send_text(json_pack("{s:s, s:s}", "type", "error", "error", plat.close_reason), 0,
-		  true);
+	send_text_new(json_pack("{s:s, s:s}", "type", "error", "error", plat.close_reason), 0,
+		      true);
 	plat.closing = true;
 }
 
