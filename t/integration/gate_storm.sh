@@ -16,16 +16,16 @@
 N=${GATE_STORM_EXECS:-3000}
 cp /usr/bin/true "$GATE/true"
 gate_script bad
-gate_config "exec_gate_deadline_ms: 2000"
+gate_config "exec_gate_deadline_ms: 60000"
 gate_policy deny.yaml "Gate Storm Deny" "$GATE/bad"
 
 # --- 1. a storm completes, every exec answered once ---
 sensor_start
-out=$(timeout 120 "$PY" "$T/storm.py" "$GATE/true" "$N" "$GATE/bad" 100) ||
-	fail "the storm of $N execs did not complete in 120 s: $out"
+out=$(timeout 600 "$PY" "$T/storm.py" "$GATE/true" "$N" "$GATE/bad" 100) ||
+	fail "the storm of $N execs did not complete in 600 s: $out"
 [ "$(jfield "$out" "j['ok'] + j['bad_eperm']")" = "$N" ] ||
 	fail "expected all $N execs to succeed or (every 100th) fail with EPERM, saw: $out"
-wait_gate "g['allowed'] + g['denied'] >= $N" 5 ||
+wait_gate "g['allowed'] + g['denied'] >= $N" ||
 	fail "expected execGate allowed+denied == $N, saw $(gate_status g)"
 [ "$(gate_status "g['allowed'] + g['denied']")" = "$N" ] ||
 	fail "expected exactly $N answers (one per exec), saw $(gate_status g)"
@@ -34,10 +34,12 @@ wait_gate "g['allowed'] + g['denied'] >= $N" 5 ||
 note "storm: $out; gate: $(gate_status g)"
 
 # --- 2. SIGKILL mid-storm: the storm completes ---
-timeout 120 "$PY" "$T/storm.py" "$GATE/true" "$N" > "$T/storm2.json" &
+timeout 600 "$PY" "$T/storm.py" "$GATE/true" "$N" > "$T/storm2.json" &
 STORM=$!
 add_cleanup "kill -KILL $STORM 2>/dev/null"
-sleep 0.5
+# mid-storm: once the gate has answered 100 of its execs
+wait_gate "g['allowed'] + g['denied'] >= $N + 100" ||
+	fail "expected the second storm's execs answered by the gate, saw $(gate_status g)"
 kill -0 "$STORM" 2>/dev/null || fail "the storm ended before the daemon could be killed: $(cat "$T/storm2.json")"
 kill -KILL "$DAEMON_PID"
 rc=0; wait "$STORM" || rc=$?
@@ -60,7 +62,7 @@ out=$(timeout 300 "$PY" "$T/storm.py" "$GATE/true" 20 "$GATE/bad" 10) ||
 [ "$(jfield "$out" "j['ok']")" = 18 ] || fail "expected 18 execs allowed by the watchdog, saw: $out"
 [ "$(jfield "$out" "j['bad_other'].get('ran', 0)")" = 2 ] ||
 	fail "expected fail-open: the denied program allowed by the watchdog twice, saw: $out"
-wait_gate "g['deadlineAnswers'] >= 20" 60 ||
+wait_gate "g['deadlineAnswers'] >= 20" ||
 	fail "expected execGate.deadlineAnswers >= 20 (every exec answered by the watchdog), saw $(gate_status g)"
 note "stall, fail-open: slowest exec $(jfield "$out" "j['max_ms']") ms (a figure); gate: $(gate_status g)"
 sensor_stop || true
@@ -76,16 +78,21 @@ sensor_stop || true
 
 # --- 4. SIGHUP reloads mid-storm ---
 sensor_config "file_source: false" "watch_paths: [/, $GATE]" "exec_gate_paths: [$GATE]" \
-	"exec_gate_deadline_ms: 2000"
+	"exec_gate_deadline_ms: 60000"
 sensor_restart
-timeout 120 "$PY" "$T/storm.py" "$GATE/true" "$N" "$GATE/bad" 50 > "$T/storm4.json" &
+timeout 600 "$PY" "$T/storm.py" "$GATE/true" "$N" "$GATE/bad" 50 > "$T/storm4.json" &
 STORM=$!
 add_cleanup "kill -KILL $STORM 2>/dev/null"
+reloaded() { grep -c 'policies reloaded' "$T/senseond.err" || true; }
+has_reloads() { [ "$(reloaded)" -ge "$1" ]; }
 for i in 1 2 3 4 5 6; do
-	sleep 0.3
+	sleep 0.3	# pacing the reloads through the storm, not synchronisation
 	# a new policy set each time: the denied program stays denied
 	gate_policy deny.yaml "Gate Storm Deny $i" "$GATE/bad"
 	sensor_signal HUP
+	# one reload at a time: two pending SIGHUPs would be one signal
+	poll "$WAIT" has_reloads "$i" ||
+		fail "expected reload $i in the log within $WAIT s, saw $(reloaded)"
 done
 rc=0; wait "$STORM" || rc=$?
 out=$(cat "$T/storm4.json")
@@ -93,9 +100,7 @@ out=$(cat "$T/storm4.json")
 [ "$(jfield "$out" "j['ok']")" = $(( N - N / 50 )) ] || fail "expected $(( N - N / 50 )) successful execs, saw: $out"
 [ "$(jfield "$out" "j['bad_eperm']")" = $(( N / 50 )) ] ||
 	fail "expected every one of $(( N / 50 )) execs of the denied program to fail with EPERM across reloads, saw: $out"
-n=$(grep -c 'policies reloaded' "$T/senseond.err")
-[ "$n" -ge 6 ] || fail "expected 6 reloads in the log, saw $n"
-wait_gate "g['allowed'] + g['denied'] == $N" 5 ||
+wait_gate "g['allowed'] + g['denied'] == $N" ||
 	fail "expected exactly $N answers across the reloads, saw $(gate_status g)"
 [ "$(gate_status "g['deadlineAnswers']")" = 0 ] || fail "expected no deadline answers, saw $(gate_status g)"
 note "reloads mid-storm: $out; gate: $(gate_status g)"
