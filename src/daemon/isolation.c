@@ -295,7 +295,9 @@ int isolation_status(json_t **status, char *err, size_t len)
 	*status = NULL;
 	if (!iso.s)
 		return snprintf(err, len, "the isolation subsystem is not running"), -ENOTCONN;
+	pthread_mutex_lock(&iso.lock);	/* cfg: see isolation_config_hold */
 	rc = isolate_state_load(iso.s->cfg.state_dir, &st);
+	pthread_mutex_unlock(&iso.lock);
 	if (rc)
 		return snprintf(err, len, "cannot read the isolation state: %s", strerror(-rc)), rc;
 	msg = isolate_state_json(&st);
@@ -402,6 +404,16 @@ int isolation_start(struct sensor *s)
 		return -rc;
 	iso.running = true;
 	return 0;
+}
+
+void isolation_config_hold(void)
+{
+	pthread_mutex_lock(&iso.lock);
+}
+
+void isolation_config_release(void)
+{
+	pthread_mutex_unlock(&iso.lock);
 }
 
 void isolation_stop(struct sensor *s)

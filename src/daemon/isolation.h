@@ -28,6 +28,12 @@ int isolation_start(struct sensor *s);
  * outlives the daemon, and the next start re-checks it. */
 void isolation_stop(struct sensor *s);
 
+/* isolation_config_hold/release - bracket a change of the sensor's
+ * configuration: the watcher and the isolation commands read it under the
+ * same lock, so a reload never frees what they are reading. */
+void isolation_config_hold(void);
+void isolation_config_release(void);
+
 /*
  * The work behind the control commands, for other requesters (a script's
  * senseon.isolate() ...): serialised with the watcher and audited as

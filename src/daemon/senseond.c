@@ -209,8 +209,11 @@ static void reload(struct sensor *s)
 	int rc;
 
 	log_notice("SIGHUP: reloading %s", s->config_path);
-	if (access(s->config_path, F_OK) == 0 &&
-	    config_load(&s->cfg, s->config_path, err, sizeof(err))) {
+	isolation_config_hold();
+	rc = access(s->config_path, F_OK) == 0 ?
+	     config_load(&s->cfg, s->config_path, err, sizeof(err)) : 0;
+	isolation_config_release();
+	if (rc) {
 		log_err("configuration not reloaded, keeping the running one: %s", err);
 		ok = false;
 	} else {
