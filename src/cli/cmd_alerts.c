@@ -7,6 +7,7 @@
  * summary line per alert; --json prints each alert as its JSON line.
  * Owns only its command line and output; the connection is ctl_client's.
  */
+#include "textesc.h"
 #include "commands.h"
 #include "ctl_client.h"
 
@@ -39,12 +40,21 @@ static void alert_print(const json_t *a)
 		json_dumpf(a, stdout, JSON_COMPACT);
 		putchar('\n');
 	} else {
-		printf("%s  %-8s %s", str(a, "timestamp"), str(a, "priority"), str(a, "name"));
-		if (proc)
-			printf("  pid %lld %s", (long long)json_integer_value(
-				json_object_get(proc, "pid")), str(proc, "exe"));
-		if (file)
-			printf("  file %s", str(file, "path"));
+		/* every string may hold a name an attacker chose: escaped */
+		text_fputs(str(a, "timestamp"), stdout);
+		fputs("  ", stdout);
+		text_fputs(str(a, "priority"), stdout);
+		fputs(" ", stdout);
+		text_fputs(str(a, "name"), stdout);
+		if (proc) {
+			printf("  pid %lld ", (long long)json_integer_value(
+				json_object_get(proc, "pid")));
+			text_fputs(str(proc, "exe"), stdout);
+		}
+		if (file) {
+			fputs("  file ", stdout);
+			text_fputs(str(file, "path"), stdout);
+		}
 		printf("\n");
 	}
 	fflush(stdout);

@@ -8,6 +8,7 @@
  * beyond the open file it is reading; the chain rules live in
  * src/lib/audit.c (audit_verify), shared with the daemon and the tests.
  */
+#include "textesc.h"
 #include "audit.h"
 #include "commands.h"
 #include "config.h"
@@ -63,15 +64,17 @@ static void print_value(const json_t *v)
 
 	if (!s)
 		return;
-	/* a script payload is kept whole in the file, not on the terminal */
-	for (char *p = s; *p; p++)
-		if (*p == '\n' || *p == '\t' || *p == '\r')
-			*p = ' ';
+	/* a script payload is kept whole in the file, not on the terminal;
+	 * every value is escaped (names and payloads are anyone's bytes) */
 	len = strlen(s);
-	if (len > VALUE_MAX)
-		printf("%.*s...(%zu bytes)", VALUE_MAX, s, len);
-	else
-		fputs(s, stdout);
+	if (len > VALUE_MAX) {
+		char *cut = text_escape(s, VALUE_MAX);
+
+		printf("%s...(%zu bytes)", cut ? cut : "", len);
+		free(cut);
+	} else {
+		text_fputs(s, stdout);
+	}
 	free(s);
 }
 
@@ -82,17 +85,22 @@ static void print_human(const char *line, size_t len)
 	json_t *val;
 
 	if (!json_is_object(rec)) {
-		printf("(not a record: %.*s)\n", (int)(len > 60 ? 60 : len), line);
+		char *cut = text_escape(line, len > 60 ? 60 : len);
+
+		printf("(not a record: %s)\n", cut ? cut : "");
+		free(cut);
 		json_decref(rec);
 		return;
 	}
-	printf("%s #%lld %s", json_string_value(json_object_get(rec, "time")) ?: "?",
-	       (long long)json_integer_value(json_object_get(rec, "seq")),
-	       json_string_value(json_object_get(rec, "type")) ?: "?");
+	text_fputs(json_string_value(json_object_get(rec, "time")) ?: "?", stdout);
+	printf(" #%lld ", (long long)json_integer_value(json_object_get(rec, "seq")));
+	text_fputs(json_string_value(json_object_get(rec, "type")) ?: "?", stdout);
 	json_object_foreach(rec, key, val) {
 		if (reserved_key(key))
 			continue;
-		printf(" %s=", key);
+		putchar(' ');
+		text_fputs(key, stdout);
+		putchar('=');
 		print_value(val);
 	}
 	putchar('\n');

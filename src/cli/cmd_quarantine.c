@@ -7,6 +7,7 @@
  * configuration (-c), so it needs no running daemon; the store itself is
  * quarantine.c's.  This file owns only argument parsing and output.
  */
+#include "textesc.h"
 #include "commands.h"
 #include "config.h"
 #include "quarantine.h"
@@ -42,11 +43,11 @@ static void print_human(const json_t *list)
 	}
 	printf("%-36s  %-30s  %4s  %10s  %s\n", "ID", "QUARANTINED", "MODE", "SIZE", "ORIGINAL PATH");
 	json_array_foreach(list, i, rec) {
-		printf("%-36s  %-30s  %4s  %10lld  %s%s\n", str(rec, "id"), str(rec, "time"),
+		printf("%-36s  %-30s  %4s  %10lld  ", str(rec, "id"), str(rec, "time"),
 		       str(rec, "mode"),
-		       (long long)json_integer_value(json_object_get(rec, "size")),
-		       str(rec, "originalPath"),
-		       json_is_true(json_object_get(rec, "missingContent")) ?
+		       (long long)json_integer_value(json_object_get(rec, "size")));
+		text_fputs(str(rec, "originalPath"), stdout);	/* any name a user chose */
+		printf("%s\n", json_is_true(json_object_get(rec, "missingContent")) ?
 		       "  (content missing)" : "");
 	}
 }

@@ -8,6 +8,7 @@
  * here (journald may itself be waiting on an exec we have to answer).
  */
 #include "log.h"
+#include "textesc.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -64,8 +65,12 @@ static const char *level_label(int level)
 	return "log";
 }
 
-static void emit(int level, const char *text)
+static void emit(int level, const char *raw)
 {
+	/* messages carry names and strings from outside: one escaped line */
+	char text[4096];
+
+	text_escape_into(text, sizeof(text), raw, strlen(raw));
 	if (target == LOG_TARGET_SYSLOG)
 		syslog(level, "%s", text);
 	else
