@@ -46,12 +46,18 @@ if bad:
 PY
 }
 
+# shown_escaped FILE WHAT: FILE (what WHAT printed) has no control byte,
+# no forged line of its own, and the name escaped
+shown_escaped() {
+	no_controls "$1" "$2"
+	grep -aq '^2026-12-08T00:00:00Z  Critical Forged Alert' "$1" &&
+		fail "$2 printed the forged alert as a line of its own: $(tail -5 "$1" | cat -v)"
+	grep -qF 'tool\n2026-12-08T00:00:00Z  Critical Forged Alert\x1b]0;pwned\x07\u009b2J' "$1" ||
+		fail "expected the name escaped in $2, saw: $(tail -5 "$1" | cat -v)"
+}
+
 ctl alerts > "$T/alerts.txt" || fail "senseonctl alerts failed"
-no_controls "$T/alerts.txt" "senseonctl alerts"
-grep -q '^2026-12-08T00:00:00Z  Critical Forged Alert' "$T/alerts.txt" &&
-	fail "senseonctl alerts printed the forged alert as a line of its own: $(cat -v "$T/alerts.txt")"
-grep -qF 'tool\n2026-12-08T00:00:00Z  Critical Forged Alert\x1b]0;pwned\x07\u009b2J' "$T/alerts.txt" ||
-	fail "expected the name escaped in senseonctl alerts, saw: $(cat -v "$T/alerts.txt")"
+shown_escaped "$T/alerts.txt" "senseonctl alerts"
 # --json keeps the exact bytes
 ctl --json alerts > "$T/alerts.json" || fail "senseonctl --json alerts failed"
 "$PY" - "$T/alerts.json" "$W/$EVIL" <<'PY' || fail "senseonctl --json alerts lost the exact name"
@@ -68,13 +74,7 @@ PY
 printf 'print("ok")\n' > "$T/$EVIL.py"
 ctl run "$T/$EVIL.py" > /dev/null || fail "the script with the hostile name did not run"
 ctl audit > "$T/audit.txt" || fail "senseonctl audit failed"
-no_controls "$T/audit.txt" "senseonctl audit"
-grep -q '^2026-12-08T00:00:00Z  Critical Forged Alert' "$T/audit.txt" &&
-	fail "senseonctl audit printed a forged line: $(cat -v "$T/audit.txt" | tail -5)"
-grep -qF 'Critical Forged Alert\x1b]0;pwned' "$T/audit.txt" ||
-	fail "expected the script's name escaped in senseonctl audit, saw: $(tail -5 "$T/audit.txt" | cat -v)"
+shown_escaped "$T/audit.txt" "senseonctl audit"
 # the daemon's own log names the script: one escaped line too
-no_controls "$T/senseond.err" "the daemon's log"
-grep -qF 'Critical Forged Alert\x1b]0;pwned' "$T/senseond.err" ||
-	fail "expected the script's name escaped in the daemon's log, saw: $(grep -a Forged "$T/senseond.err" | cat -v)"
+shown_escaped "$T/senseond.err" "the daemon's log"
 echo "PASS: hostile names come out as one escaped line in alerts, audit and the log"
