@@ -415,13 +415,17 @@ static const char *gate_user_name(struct execgate *g, uid_t uid)
 
 	if (!u->used || u->uid != uid) {
 		struct passwd pw, *res = NULL;
-		char buf[4096];
+		char buf[16384];
+		int rc = getpwuid_r(uid, &pw, buf, sizeof(buf), &res);
 
+		/* an error (NSS unreachable, ERANGE) is not "no such user":
+		 * only an answer is kept, so the next exec asks again */
+		if (rc)
+			return NULL;
 		u->used = true;
 		u->uid = uid;
 		u->name[0] = '\0';
-		if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res &&
-		    strlen(res->pw_name) < sizeof(u->name))
+		if (res && strlen(res->pw_name) < sizeof(u->name))
 			strcpy(u->name, res->pw_name);
 	}
 	return u->name[0] ? u->name : NULL;

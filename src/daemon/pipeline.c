@@ -290,22 +290,26 @@ static void resync_found(struct proc_info *pi, void *arg)
 	ctx->found++;
 }
 
+/* A "loss" event for what the full queue dropped since the last one. */
+static void report_queue_loss(struct sensor *s)
+{
+	uint64_t lost = queue_take_dropped(s->queue);
+	struct event *ev;
+
+	if (!lost || !(ev = event_new(EVENT_LOSS)))
+		return;
+	ev->lost = lost;
+	ev->loss_source = "queue";
+	process_one(s, ev);
+	event_free(ev);
+}
+
 void pipeline_resync(struct sensor *s)
 {
 	struct resync_ctx ctx = { .s = s };
-	uint64_t lost = queue_take_dropped(s->queue);
 	int n;
 
-	if (lost) {
-		struct event *ev = event_new(EVENT_LOSS);
-
-		if (ev) {
-			ev->lost = lost;
-			ev->loss_source = "queue";
-			process_one(s, ev);
-			event_free(ev);
-		}
-	}
+	report_queue_loss(s);
 	/* Drain first so the rescan sees the table as the events left it. */
 	pipeline_drain(s);
 	/*
@@ -315,6 +319,9 @@ void pipeline_resync(struct sensor *s)
 	 * from here on (a source that lost more) gets a scan of its own.
 	 */
 	atomic_store(&s->need_resync, false);
+	/* drops during the drain asked for this scan too: their request was
+	 * just cleared, so report them here, not never */
+	report_queue_loss(s);
 	s->loss_window_until_ns = monotonic_ns() + LOSS_WINDOW_NS;
 	n = proctable_scan(s->proctable, resync_found, &ctx);
 	if (n < 0)

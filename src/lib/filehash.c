@@ -13,8 +13,12 @@
  * now), so a sha256 blocklist cannot be dodged that way.  The kernel keeps
  * coarse timestamps (one tick, a few ms), so a file changed within a tick
  * of being hashed could change again with the same ctime: such a digest is
- * not cached ("racily clean", as git calls it).  Only root can move the
- * clock, and root is trusted.
+ * not cached ("racily clean", as git calls it); on a filesystem with
+ * whole-second timestamps the window is 2 s.  Only root can move the
+ * clock, and root is trusted.  Not covered: a store through a shared
+ * mapping into a page that is already dirty changes the file without
+ * touching ctime (the kernel updates it at the page's first write fault
+ * only), so a digest can be stale after such a write (docs/security.md).
  */
 #include "filehash.h"
 
@@ -32,6 +36,7 @@
 /* a change this recent may share its ctime with a later one (well above a
  * tick at HZ=100) */
 #define RACY_NS		(20 * 1000000ll)
+#define RACY_COARSE_NS	(2 * 1000000000ll)
 #define READ_CHUNK	65536
 
 struct slot {
@@ -190,7 +195,9 @@ int filehash_fd(int fd, char hex[FILEHASH_HEX_LEN + 1])
 	rc = hash_fd(fd, hex);
 	if (rc)
 		goto err;
-	if (ts_ns(&st.st_ctim) + RACY_NS < ts_ns(&now))
+	/* a ctime with no fraction: a filesystem with whole-second (or
+	 * coarser) timestamps, where two changes a second apart share one */
+	if (ts_ns(&st.st_ctim) + (st.st_ctim.tv_nsec ? RACY_NS : RACY_COARSE_NS) < ts_ns(&now))
 		cache_store(&st, hex);
 	else
 		count_racy();
