@@ -38,21 +38,24 @@ raise() {
 	before=$(grep -c alertme "$T/log/alerts.jsonl" 2>/dev/null || true)
 	before=${before:-0}
 	run_alertme "$1"
-	for i in $(seq 200); do
+	local end=$((EPOCHSECONDS + WAIT))
+	while :; do
 		after=$(grep -c alertme "$T/log/alerts.jsonl" 2>/dev/null || true)
 		[ "${after:-0}" -ge $((before + $1)) ] && return 0
+		((EPOCHSECONDS < end)) || break
 		sleep 0.05
 	done
-	fail "expected $1 more alerts in alerts.jsonl (had $before), saw $((after - before))"
+	fail "expected $1 more alerts in alerts.jsonl within $WAIT s (had $before), saw $((after - before))"
 }
 # wait_pending N: the outbox holds N entries (the sink is past them)
 wait_pending() {
-	local p i
-	for i in $(seq 100); do
+	local p end=$((EPOCHSECONDS + WAIT))
+	while :; do
 		p=$(outbox pending) && [ "$p" = "$1" ] && return 0
+		((EPOCHSECONDS < end)) || break
 		sleep 0.05
 	done
-	fail "expected $1 entries pending in the outbox, saw ${p:-no status}"
+	fail "expected $1 entries pending in the outbox within $WAIT s, saw ${p:-no status}"
 }
 # delivered: check the platform's records against alerts.jsonl
 # (all arrived, none twice after de-duplication by oid); prints the count
@@ -85,15 +88,12 @@ PY
 sensor_start
 raise 1000
 wait_pending 1000
-commits0=$(outbox commits 2>/dev/null || echo 0)
 platform_up
-for _ in $(seq 300); do
-	out=$(delivered 1000 2>/dev/null) && break
-	sleep 0.1
-done
-out=$(delivered 1000) || fail "after the platform came back: $out"
+poll "$WAIT" delivered 1000 > /dev/null 2>&1
+out=$(delivered 1000 2>&1) || fail "after the platform came back, within $WAIT s: $out"
 note "1000 alerts delivered ($out frames)"
-for _ in $(seq 100); do [ "$(outbox pending)" = 0 ] && break; sleep 0.05; done
+pending_is() { [ "$(outbox pending)" = "$1" ]; }
+poll "$WAIT" pending_is 0
 [ "$(outbox pending)" = 0 ] || fail "expected the outbox empty once every alert was acknowledged, $(outbox pending) pending"
 [ "$(outbox acked)" = 1000 ] || fail "expected oid 1000 acknowledged, saw $(outbox acked)"
 note "outbox flushes for 1000 alerts: $(outbox commits) (a figure, not asserted)"
@@ -110,11 +110,8 @@ sensor_start
 [ "$(outbox pending)" = 300 ] || fail "expected 300 entries pending after SIGKILL and restart, saw $(outbox pending)"
 [ "$(outbox next_oid)" = 1301 ] || fail "expected the next oid 1301 after restart (never reused), saw $(outbox next_oid)"
 platform_up
-for _ in $(seq 300); do
-	out=$(delivered 1300 2>/dev/null) && break
-	sleep 0.1
-done
-out=$(delivered 1300) || fail "after SIGKILL and restart: $out"
+poll "$WAIT" delivered 1300 > /dev/null 2>&1
+out=$(delivered 1300 2>&1) || fail "after SIGKILL and restart, within $WAIT s: $out"
 n=$(count_received "e['type'] == 'alert' and e['oid'] > 1000 and e['_conn'] == 1")
 [ "$n" -ge 300 ] || fail "expected the 300 alerts queued before SIGKILL sent on the new connection, saw $n"
 kill -0 "$DAEMON_PID" || fail "senseond died"
@@ -139,11 +136,11 @@ sensor_start
 c0=$(outbox commits)
 "$T/bin/grouped" 0.2
 # wait until all 40 are queued and flushed (nothing left uncommitted)
-for _ in $(seq 300); do
+grouped_done() {
 	n=$(grep -c '"Group Commit' "$T/log/alerts.jsonl" || true)
-	[ "${n:-0}" = 40 ] && [ "$(outbox pending)" = 40 ] && [ "$(outbox uncommitted)" = 0 ] && break
-	sleep 0.1
-done
+	[ "${n:-0}" = 40 ] && [ "$(outbox pending)" = 40 ] && [ "$(outbox uncommitted)" = 0 ]
+}
+poll "$WAIT" grouped_done
 [ "${n:-0}" = 40 ] && [ "$(outbox pending)" = 40 ] && [ "$(outbox uncommitted)" = 0 ] ||
 	fail "expected 40 Group Commit alerts in alerts.jsonl and 40 committed in the outbox; saw $n alerts, $(outbox pending) pending, $(outbox uncommitted) uncommitted"
 c1=$(outbox commits)
