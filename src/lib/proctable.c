@@ -1112,15 +1112,15 @@ static enum scan_match scan_match(struct proctable *pt, struct proc_entry *e, ui
 	if (read_proc(pt->proc_root, e->pid, RD_STAT | RD_EXE, &now))
 		return SCAN_SAME;	/* gone meanwhile: the sweep drops it */
 	if (now.start_time == e->start_time) {
-		/* A lost exec leaves the start time and changes the binary.
-		 * Kernel threads (no exe) rename themselves (kworker/...),
-		 * and an exe learnt from fanotify may be a script whose
-		 * /proc exe is its interpreter: those are judged by comm. */
-		bool by_exe = !e->base->exe_from_fanotify && now.exe.data;
-
-		m = (now.exe.data && now.comm && e->base->comm &&
-		     strcmp(now.comm, e->base->comm)) ||
-		    (by_exe && bytes_differ(&now.exe, &e->base->exe)) ? SCAN_EXECED : SCAN_SAME;
+		/* A lost exec leaves the start time and changes the binary;
+		 * comm alone is not enough (a fork event read after the
+		 * child's exec has the child's comm and the parent's exe).
+		 * Kernel threads (no exe) rename themselves (kworker/...).
+		 * A script's exe, learnt from fanotify, is not its /proc exe
+		 * (the interpreter): a rescan re-reads it, flagged resync. */
+		m = now.exe.data &&
+		    ((now.comm && e->base->comm && strcmp(now.comm, e->base->comm)) ||
+		     bytes_differ(&now.exe, &e->base->exe)) ? SCAN_EXECED : SCAN_SAME;
 		if (m == SCAN_SAME)
 			e->scan_gen = gen;
 	}
