@@ -552,6 +552,28 @@ START_TEST(late_fork_after_resync)
 	event_free(ev);
 	ck_assert_ptr_null(proctable_lookup(pt, 4300));
 
+	/* 4200 forked 4400, which exec'd sleep before the fork event was
+	 * handled, and the exec event was lost: the fork reads the child's
+	 * comm ("sleep") but inherits the parent's exe.  Only the exe shows
+	 * the lost exec; the rescan must re-read and report it. */
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/4300", fake_root);	/* it exited */
+	ck_assert_int_eq(system(cmd), 0);
+	/* the parent's binary as the exec source reports it (fanotify) */
+	apply_exec_open(pt, 4200, "/usr/bin/storm");
+	event_free(apply(pt, EVENT_PROC_EXEC, 4200, 0));
+	fake_proc(4400, 4200, "sleep", 3000, v2);
+	ev = apply(pt, EVENT_PROC_FORK, 4400, 4200);
+	ck_assert(ev->proc->exe_from_fanotify);
+	ck_assert_str_eq(ev->proc->comm, "sleep");
+	ck_assert_str_eq(ev->proc->exe.data, "/usr/bin/storm");
+	event_free(ev);
+	found = 0;
+	ck_assert_int_eq(proctable_scan(pt, count_found, &found), 1);
+	ck_assert_int_eq(found, 1);
+	pi = proctable_lookup(pt, 4400);
+	ck_assert_str_eq(pi->exe.data, "/usr/bin/sleep");
+	proc_info_put(pi);
+
 	/* a fork for a pid whose entry has another start time is still a
 	 * reused pid: the old entry goes, the child starts as its parent */
 	snprintf(cmd, sizeof(cmd), "rm -rf %s/4300", fake_root);
