@@ -132,6 +132,12 @@ static struct {
 	.cond = PTHREAD_COND_INITIALIZER,
 };
 
+/* Set by platform_stop while the service thread and commands run. */
+static bool stopping(void)
+{
+	return __atomic_load_n(&plat.stopping, __ATOMIC_ACQUIRE);
+}
+
 static const char *const capabilities[] = {
 	"alerts", "script.run", "file.upload", "file.download", "isolate", "unisolate",
 	"isolation.status", "process.kill", "policy.update", "status",
@@ -425,10 +431,10 @@ static int tr_send_data(void *priv, const void *buf, size_t len)
 	memcpy(m->buf + LWS_PRE + h, buf, len);
 	pthread_mutex_lock(&plat.lock);
 	/* back-pressure: a fast file never fills our memory */
-	while (plat.up && plat.gen == pc->gen && !plat.stopping &&
+	while (plat.up && plat.gen == pc->gen && !stopping() &&
 	       plat.tx_bytes > PLAT_TXQ_MAX)
 		pthread_cond_wait(&plat.cond, &plat.lock);
-	if (!plat.up || plat.gen != pc->gen || plat.stopping)
+	if (!plat.up || plat.gen != pc->gen || stopping())
 		err = -EPIPE;
 	else
 		tx_push_locked(m, false);
@@ -463,7 +469,7 @@ static ssize_t tr_recv_data(void *priv, void *buf, size_t len, json_t **end)
 	ssize_t n = 0;
 
 	pthread_mutex_lock(&plat.lock);
-	while (!pc->rx_head && plat.gen == pc->gen && plat.up && !plat.stopping)
+	while (!pc->rx_head && plat.gen == pc->gen && plat.up && !stopping())
 		pthread_cond_wait(&plat.cond, &plat.lock);
 	c = pc->rx_head;
 	if (!c) {
@@ -1130,7 +1136,7 @@ static void schedule_connect(void)
 	uint64_t step = (uint64_t)PLAT_BACKOFF_MIN_MS << shift;
 	uint64_t ms;
 
-	if (plat.stopping)
+	if (stopping())
 		return;
 	if (step > PLAT_BACKOFF_MAX_MS)
 		step = PLAT_BACKOFF_MAX_MS;
@@ -1196,7 +1202,7 @@ static const struct lws_protocols protocols[] = {
 static void *service_thread(void *arg)
 {
 	lws_sul_schedule(plat.ctx, 0, &plat.sul, do_connect, 1);
-	while (!__atomic_load_n(&plat.stopping, __ATOMIC_ACQUIRE)) {
+	while (!stopping()) {
 		if (lws_service(plat.ctx, 0) < 0)
 			break;
 		if (plat.rx_paused && plat.wsi)
@@ -1319,7 +1325,7 @@ void platform_stop(struct sensor *s)
 		pthread_join(plat.thread, NULL);
 	}
 	pthread_mutex_lock(&plat.lock);
-	plat.stopping = true;
+	__atomic_store_n(&plat.stopping, true, __ATOMIC_RELEASE);
 	plat.up = false;
 	pthread_cond_broadcast(&plat.cond);
 	/* commands see -EPIPE on their transport and wind down */
