@@ -10,70 +10,71 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at @p (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n, uint32_t *cp)
+size_t utf8_seq_len(const unsigned char *s, size_t left)
 {
-	size_t need;
-	uint32_t c, min;
+	uint32_t cp;
+	size_t n;
 
-	if (p[0] < 0x80) {
-		*cp = p[0];
+	if (s[0] < 0x80)
 		return 1;
-	}
-	if ((p[0] & 0xe0) == 0xc0) {
-		need = 2; c = p[0] & 0x1f; min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		need = 3; c = p[0] & 0x0f; min = 0x800;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		need = 4; c = p[0] & 0x07; min = 0x10000;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
 	} else {
 		return 0;
 	}
-	if (n < need)
+	if (left < n)
 		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-		c = c << 6 | (p[i] & 0x3f);
+		cp = (cp << 6) | (s[i] & 0x3f);
 	}
-	/* overlong forms, surrogates and beyond U+10FFFF are not UTF-8 */
-	if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
-	*cp = c;
-	return need;
+	return n;
 }
 
 /* The escape of one character into @buf (at least 8 bytes); its length. */
 static size_t escape_one(const unsigned char *p, size_t n, size_t *used, char *buf)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint32_t cp = 0;
-	size_t l = utf8_len(p, n, &cp);
+	size_t l = utf8_seq_len(p, n);
+	unsigned char c = p[0];
 
 	if (l == 0) {
 		*used = 1;
 		buf[0] = '\\'; buf[1] = 'x';
-		buf[2] = hex[p[0] >> 4]; buf[3] = hex[p[0] & 15];
+		buf[2] = hex[c >> 4]; buf[3] = hex[c & 15];
 		return 4;
 	}
 	*used = l;
-	if (cp == '\\') {
+	if (l == 1 && c == '\\') {
 		buf[0] = buf[1] = '\\';
 		return 2;
 	}
-	if (cp == '\n' || cp == '\t' || cp == '\r') {
+	if (l == 1 && (c == '\n' || c == '\t' || c == '\r')) {
 		buf[0] = '\\';
-		buf[1] = cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r';
+		buf[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
 		return 2;
 	}
-	if (cp < 0x20 || cp == 0x7f) {
+	if (l == 1 && (c < 0x20 || c == 0x7f)) {
 		buf[0] = '\\'; buf[1] = 'x';
-		buf[2] = hex[cp >> 4]; buf[3] = hex[cp & 15];
+		buf[2] = hex[c >> 4]; buf[3] = hex[c & 15];
 		return 4;
 	}
-	if (cp >= 0x80 && cp <= 0x9f) {
+	/* C1 controls, U+0080..U+009F: C2 80..C2 9F */
+	if (l == 2 && c == 0xc2 && p[1] <= 0x9f) {
 		memcpy(buf, "\\u00", 4);
-		buf[4] = hex[cp >> 4]; buf[5] = hex[cp & 15];
+		buf[4] = hex[p[1] >> 4]; buf[5] = hex[p[1] & 15];
 		return 6;
 	}
 	memcpy(buf, p, l);

@@ -16,6 +16,11 @@
  * line, printable, and names the exact bytes.
  */
 
+/* utf8_seq_len - length of the valid UTF-8 sequence at @s (at most @left
+ * bytes, @left > 0): 1 to 4, or 0 when it is not UTF-8 (overlong forms,
+ * surrogates and code points beyond U+10FFFF are not) */
+size_t utf8_seq_len(const unsigned char *s, size_t left);
+
 /* text_escape - escape @len bytes of @s; a malloc'd string, or NULL */
 char *text_escape(const char *s, size_t len);
 
